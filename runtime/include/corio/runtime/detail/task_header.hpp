@@ -1,0 +1,103 @@
+// corio/runtime/detail/task_header.hpp — the heap cell of a spawned task, apart from its frame.
+//
+// A spawned task is two allocations: the coroutine frame of its root task<T>, and this header
+// (with the output, in spawned_task<T>). Aborting a task destroys the frame while wakers,
+// run queues and the join_handle still point at the header, so the header cannot live in the
+// frame. The frame is destroyed by whoever holds `running`; the header is freed at refcount 0.
+#pragma once
+
+#include <corio/runtime/detail/task_state.hpp>
+#include <corio/runtime/waker.hpp>
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+
+namespace corio::detail {
+
+class task_header;
+
+/// A leaf is an awaiter that suspends its task on a waker (channel op, timer, io op, join).
+/// The worker calls poll() each time the task runs while the leaf is pending, so a spurious or
+/// early wake never resumes the coroutine: only a leaf that reports ready lets it continue.
+///
+/// poll(): true = the operation's effect happened and its result is stored for await_resume;
+/// false = nothing happened except that cx.waker() is registered (a clone replacing any older one).
+/// Called only by the thread that holds the task's `running` bit, so never concurrently.
+class leaf {
+public:
+    virtual bool poll(context& cx) noexcept = 0;
+
+protected:
+    ~leaf() = default;
+};
+
+/// What the harness needs from a scheduler (runtime/src/scheduler.hpp implements it).
+class scheduler_base {
+public:
+    // Queues a notified task. `is_yield` sends it to the back of the queue, never the LIFO slot.
+    virtual void schedule(task_header* t, bool is_yield) noexcept = 0;
+    // Removes the task from the owned list; true if it was there (the list's ref is then released).
+    virtual bool release(task_header* t) noexcept = 0;
+    // An exception left a task whose output nobody will read.
+    virtual void report_unhandled(std::exception_ptr e) noexcept = 0;
+    // A task header bound to this scheduler was freed (each one keeps the scheduler alive).
+    virtual void task_freed() noexcept = 0;
+
+protected:
+    ~scheduler_base() = default;
+};
+
+class task_header {
+public:
+    task_header() noexcept = default;
+    task_header(const task_header&) = delete;
+    task_header& operator=(const task_header&) = delete;
+
+    task_state state_;
+    std::uint64_t id_ = 0;
+    scheduler_base* scheduler_ = nullptr;
+
+    // Lifetime: queue_next_ belongs to the run queue (inject list) that holds the notification.
+    task_header* queue_next_ = nullptr;
+    // Guarded by the owned list's mutex.
+    task_header* owned_prev_ = nullptr;
+    task_header* owned_next_ = nullptr;
+    bool owned_linked_ = false;
+
+    // Owned by the holder of `running`.
+    std::coroutine_handle<> root_;           // frame of the root task; null once destroyed
+    std::coroutine_handle<> resume_next_;    // trampoline slot: the next frame to resume
+    std::coroutine_handle<> resume_point_;   // the frame suspended on pending_leaf_
+    leaf* pending_leaf_ = nullptr;           // the leaf the task waits on, if any
+    context* current_cx_ = nullptr;          // valid while running
+
+    // Rules of task_state's join_waker bit.
+    waker join_waker_;
+
+    // Type-specific parts, implemented by spawned_task<T>.
+    virtual void store_output_and_destroy_frame() noexcept = 0;  // root finished
+    virtual void cancel_and_destroy_frame() noexcept = 0;        // abort / shutdown
+    virtual void drop_output() noexcept = 0;                      // nobody will read it
+    virtual ~task_header() = default;
+
+    // Harness operations (runtime/src/harness.cpp).
+    void run(unsigned* budget) noexcept;   // poll once; called by a worker with a notification ref
+    void shutdown() noexcept;               // owned-list ref; runtime shutdown
+    void remote_abort() noexcept;
+    void drop_reference() noexcept;
+    void drop_notification() noexcept { drop_reference(); }
+    void drop_join_handle() noexcept;
+    // Join side: true if the output is ready to take; otherwise `w` is registered.
+    bool poll_join(waker_ref w) noexcept;
+    waker_ref make_waker_ref() noexcept { return {this, &waker_vtable_}; }
+
+    static const waker_vtable waker_vtable_;
+
+private:
+    void complete() noexcept;
+    void cancel_task() noexcept;
+    void dealloc() noexcept;
+};
+
+}  // namespace corio::detail

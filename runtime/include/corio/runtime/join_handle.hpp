@@ -1,0 +1,192 @@
+// corio/runtime/join_handle.hpp — owning handle to a spawned task's outcome.
+//
+// `co_await handle` yields result<T, join_error>: the task's value, or a join_error that says
+// the task was cancelled (abort(), runtime shutdown) or threw (is_panic(); the exception is
+// kept). `(co_await h).value()` rethrows the task's own exception, or throws the join_error if
+// it was cancelled.
+//
+// Destroying a join_handle detaches the task (as in Tokio): it keeps running and its output is
+// destroyed when it finishes; an exception nobody will read goes to the runtime's
+// unhandled-exception hook.
+//
+// Cancel safety: awaiting a join_handle is cancel safe. If the await is abandoned (select,
+// timeout), the handle still owns the outcome and can be awaited again.
+// Thread safety: a handle is used by one task at a time; abort() and is_finished() may be called
+// from any thread.
+#pragma once
+
+#include <corio/result.hpp>
+#include <corio/runtime/leaf.hpp>
+#include <corio/runtime/task.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace corio {
+
+class join_error : public std::exception {
+public:
+    enum class kind { cancelled, panic };
+
+    static join_error cancelled(std::uint64_t id) noexcept { return join_error(id, nullptr); }
+    static join_error panic(std::uint64_t id, std::exception_ptr e) noexcept { return join_error(id, std::move(e)); }
+
+    bool is_cancelled() const noexcept { return !exception_; }
+    bool is_panic() const noexcept { return static_cast<bool>(exception_); }
+    kind what_kind() const noexcept { return exception_ ? kind::panic : kind::cancelled; }
+    std::uint64_t task_id() const noexcept { return id_; }
+    // The exception the task threw (null if it was cancelled).
+    const std::exception_ptr& panic_payload() const noexcept { return exception_; }
+    const char* what() const noexcept override { return exception_ ? "task threw an exception" : "task was cancelled"; }
+
+    // result<T, join_error>::value(): rethrow the task's exception, or throw this error.
+    [[noreturn]] void throw_as_exception() const {
+        if (exception_) std::rethrow_exception(exception_);
+        throw *this;
+    }
+
+private:
+    join_error(std::uint64_t id, std::exception_ptr e) noexcept : id_(id), exception_(std::move(e)) {}
+    std::uint64_t id_;
+    std::exception_ptr exception_;
+};
+
+namespace detail {
+
+struct cancelled_tag {};
+
+template <class T>
+using stored_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+// The header plus the output. output_ belongs to the holder of `running`, then (after
+// complete) to the join side: see task_state's Access rule.
+template <class T>
+class spawned_task final : public task_header {
+public:
+    explicit spawned_task(task<T>&& t) noexcept {
+        auto h = std::move(t).release();
+        h.promise().cell_ = this;
+        root_ = h;
+        resume_next_ = h;
+    }
+
+    void store_output_and_destroy_frame() noexcept override {
+        auto h = std::coroutine_handle<task_promise<T>>::from_address(root_.address());
+        root_ = {};
+        auto& p = h.promise();
+        if (p.exception_) {
+            output_.template emplace<2>(p.exception_);
+        } else if constexpr (std::is_void_v<T>) {
+            output_.template emplace<1>();
+        } else {
+            try {
+                output_.template emplace<1>(p.take_result());
+            } catch (...) {
+                output_.template emplace<2>(std::current_exception());
+            }
+        }
+        h.destroy();
+    }
+
+    ~spawned_task() override {
+        if (root_) root_.destroy();
+    }
+
+    void cancel_and_destroy_frame() noexcept override {
+        // Lifetime: destroying the root destroys every nested frame (each awaited task<T> is a
+        // temporary in its parent's frame) and every pending leaf, which unregisters itself.
+        if (auto h = std::exchange(root_, {})) h.destroy();
+        resume_next_ = {};
+        resume_point_ = {};
+        pending_leaf_ = nullptr;
+        output_.template emplace<3>();
+    }
+
+    void drop_output() noexcept override {
+        if (output_.index() == 2) scheduler_->report_unhandled(std::get<2>(output_));
+        output_.template emplace<0>();
+    }
+
+    result<T, join_error> take_output() {
+        auto out = std::move(output_);
+        output_.template emplace<0>();
+        switch (out.index()) {
+            case 1:
+                if constexpr (std::is_void_v<T>) return {};
+                else return std::move(std::get<1>(out));
+            case 2: return unexpected(join_error::panic(id_, std::get<2>(out)));
+            default: return unexpected(join_error::cancelled(id_));
+        }
+    }
+
+private:
+    std::variant<std::monostate, stored_t<T>, std::exception_ptr, cancelled_tag> output_;
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] join_handle {
+public:
+    join_handle() noexcept = default;
+    explicit join_handle(detail::spawned_task<T>* t) noexcept : task_(t) {}
+    join_handle(join_handle&& o) noexcept : task_(std::exchange(o.task_, nullptr)) {}
+    join_handle& operator=(join_handle&& o) noexcept {
+        if (this != &o) {
+            detach();
+            task_ = std::exchange(o.task_, nullptr);
+        }
+        return *this;
+    }
+    join_handle(const join_handle&) = delete;
+    join_handle& operator=(const join_handle&) = delete;
+    ~join_handle() { detach(); }
+
+    explicit operator bool() const noexcept { return task_ != nullptr; }
+    std::uint64_t id() const noexcept { return task_ ? task_->id_ : 0; }
+
+    /// Cancels the task at its next suspension point: its frame is destroyed on a worker, and the
+    /// handle then yields join_error::cancelled. No effect once the task has completed.
+    void abort() const noexcept {
+        if (task_) task_->remote_abort();
+    }
+
+    bool is_finished() const noexcept { return task_ && task_->state_.load().is_complete(); }
+
+    /// Lets the task run on without a handle.
+    void detach() noexcept {
+        if (auto* t = std::exchange(task_, nullptr)) t->drop_join_handle();
+    }
+
+    class awaiter : public leaf_awaiter<awaiter> {
+    public:
+        explicit awaiter(detail::spawned_task<T>* t) noexcept : task_(t) {}
+        bool poll(context& cx) noexcept override {
+            if (!cx.poll_budget()) return false;
+            return task_->poll_join(cx.waker());
+        }
+        result<T, join_error> await_resume() { return task_->take_output(); }
+
+    private:
+        detail::spawned_task<T>* task_;
+    };
+
+    /// Awaits the outcome. Precondition: the handle is non-empty and not yet awaited to the end.
+    awaiter operator co_await() & noexcept { return awaiter{task_}; }
+    awaiter operator co_await() && noexcept { return awaiter{task_}; }
+
+    // Blocking twin, for threads outside the runtime.
+    result<T, join_error> blocking_join() {
+        awaiter a{task_};
+        detail::blocking_poll(a);
+        return a.await_resume();
+    }
+
+private:
+    detail::spawned_task<T>* task_ = nullptr;
+};
+
+}  // namespace corio

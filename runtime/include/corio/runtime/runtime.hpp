@@ -1,0 +1,150 @@
+// corio/runtime/runtime.hpp — the runtime: workers, spawn, block_on, shutdown.
+//
+//     corio::runtime rt({.worker_threads = 2});
+//     int v = rt.block_on(main_task());           // runs main_task on a worker, waits for it
+//
+// Flavours: multi_thread (N worker threads with work stealing; the default) and current_thread
+// (no threads: the thread calling block_on runs every task while it waits).
+//
+// Shutdown: destroying the runtime, or shutdown(timeout), cancels every task that has not
+// finished (its frame is destroyed and its destructors run on the shutting-down thread), joins
+// the worker threads, and waits for spawn_blocking work up to the timeout (the destructor
+// waits for it). Awaiting the join_handle of a task cancelled this way yields
+// join_error::cancelled. After shutdown, spawn() still returns a handle, of a task that is
+// cancelled at once.
+//
+// Thread safety: spawn() and handle() may be called from any thread; block_on() from any thread
+// that is not a worker of this runtime.
+#pragma once
+
+#include <corio/runtime/join_handle.hpp>
+#include <corio/runtime/task.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace corio {
+
+enum class runtime_flavor { multi_thread, current_thread };
+
+struct runtime_options {
+    runtime_flavor flavor = runtime_flavor::multi_thread;
+    // 0 = one per CPU (std::thread::hardware_concurrency). Ignored by current_thread.
+    std::size_t worker_threads = 0;
+    // Worker i is named "<thread_name>-<i>" (Linux limits names to 15 characters).
+    std::string thread_name = "corio-worker";
+    std::function<void()> on_thread_start{};  // runs on each worker thread before it runs tasks
+    std::function<void()> on_thread_stop{};   // runs on each worker thread after its last task
+    // spawn_blocking pool: grows on demand up to this many threads; idle threads retire.
+    std::size_t max_blocking_threads = 512;
+    std::chrono::milliseconds blocking_keep_alive{10'000};
+    // Ticks between checks of the global (injection) queue before the local queue, so that
+    // tasks spawned from outside cannot starve. Tokio's default.
+    std::uint32_t global_queue_interval = 61;
+    // Ticks between polls of the driver (timers, io) while there is work.
+    std::uint32_t event_interval = 61;
+    // The LIFO slot keeps a task woken by the running task on the same worker (message passing
+    // stays on one core); tests that block a worker turn it off.
+    bool disable_lifo_slot = false;
+    // An exception escaping a task whose output nobody will read (detached, or its join_handle
+    // dropped unread). Default: print it with fmt to stderr and carry on. Must not throw.
+    std::function<void(std::exception_ptr)> unhandled_exception{};
+};
+
+namespace detail {
+class scheduler;
+// Out-of-line parts of spawn: binds the task to the scheduler's owned list and queues it.
+void scheduler_spawn(scheduler* s, task_header* t) noexcept;
+scheduler* current_scheduler() noexcept;  // null outside a worker
+void scheduler_retain(scheduler* s) noexcept;
+void scheduler_release(scheduler* s) noexcept;
+// Runs `l` to readiness from a non-worker thread; for current_thread it drives the runtime.
+void scheduler_block_on(scheduler* s, leaf& l);
+
+template <class T>
+join_handle<T> spawn_on(scheduler* s, task<T>&& t) {
+    auto* cell = new spawned_task<T>(std::move(t));
+    scheduler_spawn(s, cell);
+    return join_handle<T>(cell);
+}
+}  // namespace detail
+
+/// A cheap, copyable reference to a runtime, usable from any thread (Tokio's Handle).
+class runtime_handle {
+public:
+    runtime_handle(const runtime_handle& o) noexcept : sched_(o.sched_) { detail::scheduler_retain(sched_); }
+    runtime_handle& operator=(runtime_handle o) noexcept {
+        std::swap(sched_, o.sched_);
+        return *this;
+    }
+    ~runtime_handle() {
+        if (sched_) detail::scheduler_release(sched_);
+    }
+
+    template <class T>
+    join_handle<T> spawn(task<T> t) {
+        return detail::spawn_on(sched_, std::move(t));
+    }
+
+    /// The runtime whose worker is calling; throws std::logic_error outside a runtime.
+    static runtime_handle current();
+
+private:
+    friend class runtime;
+    explicit runtime_handle(detail::scheduler* s) noexcept : sched_(s) { detail::scheduler_retain(sched_); }
+    detail::scheduler* sched_;
+};
+
+class runtime {
+public:
+    explicit runtime(runtime_options opts = {});
+    runtime(const runtime&) = delete;
+    runtime& operator=(const runtime&) = delete;
+    ~runtime();
+
+    /// Runs `t` as a task on this runtime and blocks the calling thread until it finishes.
+    /// Returns its value or rethrows its exception; throws join_error if the runtime is shut
+    /// down first. Must not be called from one of this runtime's workers.
+    template <class T>
+    T block_on(task<T> t) {
+        join_handle<T> h = spawn(std::move(t));
+        typename join_handle<T>::awaiter a = std::move(h).operator co_await();
+        detail::scheduler_block_on(sched_, a);
+        if constexpr (std::is_void_v<T>) a.await_resume().value();
+        else return a.await_resume().value();
+    }
+
+    template <class T>
+    join_handle<T> spawn(task<T> t) {
+        return detail::spawn_on(sched_, std::move(t));
+    }
+
+    runtime_handle handle() const noexcept { return runtime_handle(sched_); }
+
+    std::size_t worker_count() const noexcept;
+
+    /// Cancels all tasks, joins the workers, and waits up to `timeout` for spawn_blocking work.
+    /// Idempotent; the destructor calls it with no time limit.
+    void shutdown(std::chrono::nanoseconds timeout);
+
+private:
+    detail::scheduler* sched_;
+};
+
+/// Spawns onto the runtime of the calling worker. Throws std::logic_error outside a runtime
+/// (use runtime::spawn or runtime_handle::spawn from other threads).
+template <class T>
+join_handle<T> spawn(task<T> t) {
+    detail::scheduler* s = detail::current_scheduler();
+    if (!s) throw std::logic_error("corio::spawn called outside a corio runtime; use runtime_handle::spawn");
+    return detail::spawn_on(s, std::move(t));
+}
+
+}  // namespace corio
+

@@ -1,0 +1,163 @@
+// corio/runtime/task.hpp — task<T>: a lazy coroutine, awaited once, or spawned.
+//
+// A task<T> does nothing until it is awaited (`co_await make_task()`) or spawned
+// (`corio::spawn(make_task())`). It owns its frame; destroying an unstarted task destroys it.
+// An exception thrown in a task propagates to its awaiter (and, for a spawned task, to whoever
+// awaits its join_handle).
+//
+// Control transfer: awaiting a task transfers control straight to it, and its completion
+// straight back to its awaiter, without passing through a run queue: symmetric transfer. It is
+// implemented with a trampoline in the task's header (resume_next_) rather than by returning a
+// coroutine_handle from await_suspend, because g++ 12 compiles the latter as a nested call, not a
+// tail call, at -O0/-O1 and under ASan/TSan (DESIGN-NOTES §1, §7.9), which overflows the stack
+// after a few million synchronous co_awaits. With the trampoline neither a 1,000,000-deep
+// recursion of tasks nor an unbounded loop of synchronous awaits grows the native stack, on any
+// compiler, at any optimisation level. The cost is one return to the worker's loop per transfer.
+//
+// A task may only be awaited from another corio::task (its promise carries the task header);
+// a task runs only on a runtime (spawn it, or runtime::block_on it).
+#pragma once
+
+#include <corio/runtime/detail/task_header.hpp>
+
+#include <cassert>
+#include <coroutine>
+#include <exception>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace corio {
+
+template <class T = void>
+class task;
+
+namespace detail {
+
+class task_promise_base {
+public:
+    // Lifetime: set when the frame starts to run (spawn, or the awaiter's await_suspend); every
+    // frame of one spawned task points to the same header and runs under its `running` bit.
+    task_header* cell_ = nullptr;
+    std::coroutine_handle<> continuation_;
+
+    std::suspend_always initial_suspend() noexcept { return {}; }
+
+    struct final_awaiter {
+        bool await_ready() noexcept { return false; }
+        template <class P>
+        void await_suspend(std::coroutine_handle<P> h) noexcept {
+            task_promise_base& p = h.promise();
+            // Hand control back to the awaiter through the trampoline. A root task has no
+            // continuation: the worker sees root_.done() and completes the spawned task.
+            if (p.continuation_) p.cell_->resume_next_ = p.continuation_;
+        }
+        void await_resume() noexcept {}
+    };
+    final_awaiter final_suspend() noexcept { return {}; }
+
+    void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+
+    std::exception_ptr exception_;
+};
+
+template <class T>
+class task_promise final : public task_promise_base {
+public:
+    task<T> get_return_object() noexcept;
+
+    template <class U = T>
+        requires std::is_convertible_v<U&&, T>
+    void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+        value_.template emplace<1>(std::forward<U>(v));
+    }
+
+    T take_result() {
+        if (exception_) std::rethrow_exception(exception_);
+        return std::move(std::get<1>(value_));
+    }
+
+private:
+    std::variant<std::monostate, T> value_;
+};
+
+template <>
+class task_promise<void> final : public task_promise_base {
+public:
+    task<void> get_return_object() noexcept;
+    void return_void() noexcept {}
+    void take_result() {
+        if (exception_) std::rethrow_exception(exception_);
+    }
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] task {
+public:
+    using promise_type = detail::task_promise<T>;
+    using value_type = T;
+
+    task() noexcept = default;
+    explicit task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+    task(task&& o) noexcept : handle_(std::exchange(o.handle_, {})) {}
+    task& operator=(task&& o) noexcept {
+        if (this != &o) {
+            reset();
+            handle_ = std::exchange(o.handle_, {});
+        }
+        return *this;
+    }
+    task(const task&) = delete;
+    task& operator=(const task&) = delete;
+    ~task() { reset(); }
+
+    bool valid() const noexcept { return static_cast<bool>(handle_); }
+
+    // Awaiting: the child runs inside the awaiting task, under the same header.
+    class awaiter {
+    public:
+        explicit awaiter(std::coroutine_handle<promise_type> h) noexcept : child_(h) {}
+        bool await_ready() const noexcept { return false; }
+        template <class P>
+            requires std::is_base_of_v<detail::task_promise_base, P>
+        void await_suspend(std::coroutine_handle<P> parent) noexcept {
+            promise_type& c = child_.promise();
+            c.cell_ = parent.promise().cell_;
+            c.continuation_ = parent;
+            c.cell_->resume_next_ = child_;
+        }
+        T await_resume() { return child_.promise().take_result(); }
+
+    private:
+        std::coroutine_handle<promise_type> child_;
+    };
+
+    awaiter operator co_await() && noexcept {
+        assert(handle_ && "awaiting an empty or moved-from task");
+        return awaiter{handle_};
+    }
+
+    // For the runtime: gives up ownership of the frame.
+    std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, {}); }
+
+private:
+    void reset() noexcept {
+        if (auto h = std::exchange(handle_, {})) h.destroy();
+    }
+
+    std::coroutine_handle<promise_type> handle_;
+};
+
+namespace detail {
+template <class T>
+task<T> task_promise<T>::get_return_object() noexcept {
+    return task<T>(std::coroutine_handle<task_promise<T>>::from_promise(*this));
+}
+inline task<void> task_promise<void>::get_return_object() noexcept {
+    return task<void>(std::coroutine_handle<task_promise<void>>::from_promise(*this));
+}
+}  // namespace detail
+
+}  // namespace corio

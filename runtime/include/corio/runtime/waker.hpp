@@ -1,0 +1,112 @@
+// corio/runtime/waker.hpp — the one way anything in corio wakes a waiting task.
+//
+// A waker is a type-erased handle {data, vtable} in the manner of Rust's RawWaker. Channels,
+// timers, io completions, join handles and the blocking bridge (a plain thread parked on a
+// futex) all wake their waiter through it; none of them ever calls coroutine_handle::resume().
+// A task waker holds a reference on the task's header, never a pointer into a coroutine frame,
+// so it stays valid after the task was aborted or completed: waking such a task does nothing.
+//
+// Contract (docs/architecture.md has the long form):
+// - wake() / wake_by_ref() may be called from any thread, any number of times, concurrently.
+//   Each call guarantees that the task is polled at least once after the call; calls that land
+//   while the task is already queued coalesce.
+// - Waking never runs the task inline: it is queued on its runtime.
+// - Never wake while holding a lock that the woken side might take (collect, unlock, then wake).
+// - will_wake(other) is true when both wake the same task; leaves use it to skip re-cloning.
+#pragma once
+
+#include <utility>
+
+namespace corio {
+
+struct waker_vtable {
+    const void* (*clone)(const void* data) noexcept;
+    void (*wake)(const void* data) noexcept;         // consumes the reference
+    void (*wake_by_ref)(const void* data) noexcept;  // keeps the reference
+    void (*drop)(const void* data) noexcept;
+};
+
+/// A borrowed waker: what a poll sees. Cheap to copy; clone() it to keep it past the poll.
+class waker;
+class waker_ref {
+public:
+    constexpr waker_ref(const void* data, const waker_vtable* vt) noexcept : data_(data), vt_(vt) {}
+    [[nodiscard]] waker clone() const noexcept;
+    void wake_by_ref() const noexcept { vt_->wake_by_ref(data_); }
+    const void* data() const noexcept { return data_; }
+    const waker_vtable* vtable() const noexcept { return vt_; }
+
+private:
+    const void* data_;
+    const waker_vtable* vt_;
+};
+
+/// An owned waker. Copying clones, destroying drops the reference.
+class waker {
+public:
+    waker() noexcept = default;
+    // Adopts one reference to `data`.
+    waker(const void* data, const waker_vtable* vt) noexcept : data_(data), vt_(vt) {}
+    waker(const waker& o) noexcept : data_(o.vt_ ? o.vt_->clone(o.data_) : nullptr), vt_(o.vt_) {}
+    waker(waker&& o) noexcept : data_(std::exchange(o.data_, nullptr)), vt_(std::exchange(o.vt_, nullptr)) {}
+    waker& operator=(waker o) noexcept {
+        std::swap(data_, o.data_);
+        std::swap(vt_, o.vt_);
+        return *this;
+    }
+    ~waker() { reset(); }
+
+    explicit operator bool() const noexcept { return vt_ != nullptr; }
+
+    void wake() && noexcept {
+        if (auto* vt = std::exchange(vt_, nullptr)) vt->wake(std::exchange(data_, nullptr));
+    }
+    void wake_by_ref() const noexcept {
+        if (vt_) vt_->wake_by_ref(data_);
+    }
+    void reset() noexcept {
+        if (auto* vt = std::exchange(vt_, nullptr)) vt->drop(std::exchange(data_, nullptr));
+    }
+    bool will_wake(waker_ref r) const noexcept { return data_ == r.data() && vt_ == r.vtable(); }
+    bool will_wake(const waker& o) const noexcept { return data_ == o.data_ && vt_ == o.vt_; }
+    waker_ref as_ref() const noexcept { return {data_, vt_}; }
+
+    // Stores a clone of `r` unless this already wakes the same target (rule L6 of select: one
+    // waker per leaf, re-registration replaces it).
+    void set(waker_ref r) noexcept {
+        if (!will_wake(r)) *this = r.clone();
+    }
+
+private:
+    const void* data_ = nullptr;
+    const waker_vtable* vt_ = nullptr;
+};
+
+inline waker waker_ref::clone() const noexcept { return waker(vt_->clone(data_), vt_); }
+
+/// What a leaf operation sees when it is polled: whom to wake, and the cooperative budget.
+class context {
+public:
+    constexpr context(waker_ref w, unsigned* budget) noexcept : waker_(w), budget_(budget) {}
+
+    waker_ref waker() const noexcept { return waker_; }
+
+    /// Cooperative scheduling: every leaf that finds its operation ready calls this first. When the
+    /// task has used up its budget (128 ready leaves per run) it returns false after waking the
+    /// task, and the leaf must report pending: the task yields to others and is polled again.
+    bool poll_budget() noexcept {
+        if (!budget_) return true;
+        if (*budget_ == 0) {
+            waker_.wake_by_ref();
+            return false;
+        }
+        --*budget_;
+        return true;
+    }
+
+private:
+    waker_ref waker_;
+    unsigned* budget_;  // null outside a worker (blocking bridge): unlimited
+};
+
+}  // namespace corio

@@ -1,0 +1,31 @@
+// corio/runtime/yield_now.hpp — let other tasks run.
+//
+// `co_await corio::yield_now();` puts the calling task at the back of its worker's run queue
+// (never the LIFO slot), so every task queued before it runs first.
+//
+// Cancel safety: trivially cancel safe; it holds nothing.
+#pragma once
+
+#include <corio/runtime/leaf.hpp>
+
+namespace corio {
+
+class [[nodiscard]] yield_operation : public leaf_awaiter<yield_operation> {
+public:
+    bool poll(context& cx) noexcept override {
+        if (yielded_) return true;
+        yielded_ = true;
+        // Waking the running task marks it notified: the worker re-queues it at the back after
+        // this poll (task_state's to_idle -> ok_notified).
+        cx.waker().wake_by_ref();
+        return false;
+    }
+    void await_resume() const noexcept {}
+
+private:
+    bool yielded_ = false;
+};
+
+inline yield_operation yield_now() noexcept { return {}; }
+
+}  // namespace corio

@@ -1,0 +1,160 @@
+// harness: running, completing, cancelling and freeing a spawned task (Tokio's harness.rs).
+// Every function here follows task_state's rules; the comments name the reference each step
+// consumes.
+#include <corio/runtime/detail/task_header.hpp>
+
+#include <cassert>
+#include <utility>
+
+namespace corio::detail {
+
+void task_header::dealloc() noexcept {
+    scheduler_base* s = scheduler_;
+    delete this;
+    if (s) s->task_freed();
+}
+
+// Called by a worker that took the task's notification (one ref) out of a run queue.
+void task_header::run(unsigned* budget) noexcept {
+    switch (state_.transition_to_running()) {
+        case task_state::to_running::success: break;
+        case task_state::to_running::cancelled: cancel_task(); return;
+        case task_state::to_running::failed: return;
+        case task_state::to_running::dealloc: dealloc(); return;
+    }
+
+    context cx(make_waker_ref(), budget);
+    current_cx_ = &cx;
+    bool proceed = true;
+    if (pending_leaf_) {
+        // Filters spurious and early wakes: the frame is resumed only once its leaf is ready.
+        proceed = pending_leaf_->poll(cx);
+        if (proceed) {
+            pending_leaf_ = nullptr;
+            resume_next_ = std::exchange(resume_point_, {});
+        }
+    }
+    if (proceed) {
+        // The trampoline (task.hpp): each frame that awaits a task or completes names the next
+        // frame to run in resume_next_ and suspends; a frame suspending on a leaf leaves it empty.
+        while (std::coroutine_handle<> h = std::exchange(resume_next_, {})) h.resume();
+    }
+    current_cx_ = nullptr;
+
+    if (root_.done()) {
+        store_output_and_destroy_frame();
+        complete();
+        return;
+    }
+    assert(pending_leaf_ && "a corio task suspended on an awaiter that is not a corio leaf");
+
+    switch (state_.transition_to_idle()) {
+        case task_state::to_idle::ok: return;  // the notification's ref was dropped
+        case task_state::to_idle::ok_notified:
+            // Woken while running: to_idle made a ref for the new notification; ours goes.
+            scheduler_->schedule(this, true);
+            drop_reference();
+            return;
+        case task_state::to_idle::ok_dealloc: dealloc(); return;
+        case task_state::to_idle::cancelled: cancel_task(); return;
+    }
+}
+
+// Holder of `running`: destroys the frame (its destructors unregister every pending leaf) and
+// completes with join_error::cancelled.
+void task_header::cancel_task() noexcept {
+    cancel_and_destroy_frame();
+    complete();
+}
+
+// Holder of `running`, output stored; consumes one ref (the notification's, or the owned list's
+// at shutdown) plus the owned list's if the task is still in it.
+void task_header::complete() noexcept {
+    const task_snapshot snap = state_.transition_to_complete();
+    if (!snap.is_join_interested()) {
+        // The join_handle is gone: nobody will read the output.
+        drop_output();
+    } else if (snap.is_join_waker_set()) {
+        // Lifetime: join_waker_ belongs to the runtime while join_waker is set and complete was
+        // not; we just set complete, and the handle will not touch the waker again.
+        join_waker_.wake_by_ref();
+    }
+    const std::uint64_t refs = 1 + (scheduler_->release(this) ? 1 : 0);
+    if (state_.transition_to_terminal(refs)) dealloc();
+}
+
+// Runtime shutdown, with the owned list's ref.
+void task_header::shutdown() noexcept {
+    if (!state_.transition_to_shutdown()) {
+        // Running elsewhere or already complete: whoever runs it sees cancelled.
+        drop_reference();
+        return;
+    }
+    cancel_task();
+}
+
+void task_header::remote_abort() noexcept {
+    if (state_.transition_to_notified_and_cancel()) scheduler_->schedule(this, true);
+}
+
+void task_header::drop_reference() noexcept {
+    if (state_.ref_dec()) dealloc();
+}
+
+void task_header::drop_join_handle() noexcept {
+    if (state_.drop_join_handle_fast()) return;
+    if (!state_.unset_join_interested()) {
+        // Complete already: the output is ours to destroy.
+        drop_output();
+    }
+    drop_reference();
+}
+
+// Join side (Tokio's can_read_output): true once complete; otherwise `w` is registered to be
+// woken at completion, following the join_waker rules in task_state.hpp.
+bool task_header::poll_join(waker_ref w) noexcept {
+    const task_snapshot snap = state_.load();
+    if (snap.is_complete()) return true;
+    auto set_waker = [&] {
+        // join_waker is clear: the waker is ours to write until set_join_waker publishes it.
+        join_waker_ = w.clone();
+        if (state_.set_join_waker()) return true;
+        join_waker_.reset();
+        return false;
+    };
+    bool registered;
+    if (snap.is_join_waker_set()) {
+        if (join_waker_.will_wake(w)) return false;
+        registered = state_.unset_join_waker() && set_waker();
+    } else {
+        registered = set_waker();
+    }
+    return !registered;  // failing to register means complete was set meanwhile
+}
+
+namespace {
+task_header* header_of(const void* p) noexcept { return static_cast<task_header*>(const_cast<void*>(p)); }
+}  // namespace
+
+// Task wakers: data is the task_header, holding one ref.
+const waker_vtable task_header::waker_vtable_ = {
+    [](const void* p) noexcept -> const void* {
+        header_of(p)->state_.ref_inc();
+        return p;
+    },
+    [](const void* p) noexcept {
+        task_header* t = header_of(p);
+        switch (t->state_.transition_to_notified_by_val()) {
+            case task_state::to_notified::submit: t->scheduler_->schedule(t, false); break;  // our ref is the notification's
+            case task_state::to_notified::dealloc: t->dealloc(); break;
+            case task_state::to_notified::do_nothing: break;
+        }
+    },
+    [](const void* p) noexcept {
+        task_header* t = header_of(p);
+        if (t->state_.transition_to_notified_by_ref() == task_state::to_notified::submit) t->scheduler_->schedule(t, false);
+    },
+    [](const void* p) noexcept { header_of(p)->drop_reference(); },
+};
+
+}  // namespace corio::detail

@@ -1,0 +1,82 @@
+// inject_queue: the runtime's global run queue, for tasks spawned or woken off-worker and for a
+// worker's overflow. A mutex around an intrusive list (through task_header::queue_next_), plus an
+// atomic length so that empty checks take no lock (Tokio's runtime/task/inject.rs).
+//
+// Close: at shutdown the queue is closed; a notification pushed after that is dropped at once
+// (its reference released), so nothing is queued that no worker will ever run.
+#pragma once
+
+#include <corio/runtime/detail/task_header.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+
+namespace corio::detail {
+
+class inject_queue {
+public:
+    // Relaxed: a hint. A worker that sees 0 and parks is covered by the park protocol: pushers
+    // notify a parked worker after pushing (idle.hpp).
+    bool is_empty() const noexcept { return len_.load(std::memory_order_acquire) == 0; }
+    std::size_t len() const noexcept { return len_.load(std::memory_order_acquire); }
+
+    void push(task_header* t) noexcept {
+        t->queue_next_ = nullptr;
+        push_batch(t, t, 1);
+    }
+
+    // [first .. last] linked through queue_next_, last->queue_next_ == null.
+    void push_batch(task_header* first, task_header* last, std::size_t n) noexcept {
+        {
+            std::lock_guard lock(mutex_);
+            if (!closed_) {
+                if (tail_) tail_->queue_next_ = first;
+                else head_ = first;
+                tail_ = last;
+                len_.store(len_.load(std::memory_order_relaxed) + n, std::memory_order_release);
+                return;
+            }
+        }
+        // Closed: release the notifications' refs, outside the lock (dropping may free a task,
+        // whose destructor may push here again).
+        while (first) {
+            task_header* next = first->queue_next_;
+            first->drop_notification();
+            first = next;
+        }
+    }
+
+    task_header* pop() noexcept {
+        if (is_empty()) return nullptr;
+        std::lock_guard lock(mutex_);
+        task_header* t = head_;
+        if (!t) return nullptr;
+        head_ = t->queue_next_;
+        if (!head_) tail_ = nullptr;
+        t->queue_next_ = nullptr;
+        len_.store(len_.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+        return t;
+    }
+
+    // Returns true if this call closed it.
+    bool close() noexcept {
+        std::lock_guard lock(mutex_);
+        if (closed_) return false;
+        closed_ = true;
+        return true;
+    }
+    bool is_closed() const noexcept {
+        std::lock_guard lock(mutex_);
+        return closed_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    task_header* head_ = nullptr;  // guarded by mutex_
+    task_header* tail_ = nullptr;  // guarded by mutex_
+    bool closed_ = false;          // guarded by mutex_
+    std::atomic<std::size_t> len_{0};  // written under mutex_, read anywhere
+};
+
+}  // namespace corio::detail

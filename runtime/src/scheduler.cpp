@@ -1,0 +1,394 @@
+#include "scheduler.hpp"
+
+#include <corio/runtime/spawn_blocking.hpp>
+
+#include <fmt/format.h>
+#include <pthread.h>
+#include <sys/prctl.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+namespace corio::detail {
+
+namespace {
+
+thread_local worker* t_current_worker = nullptr;
+
+// How many LIFO-slot tasks a worker runs in a row before it takes from its queue again:
+// ping-pong pairs would otherwise starve every other task (tokio#5712).
+constexpr unsigned max_lifo_polls = 3;
+// Leaf polls a task may complete per run before it is made to yield (tokio coop.rs).
+constexpr unsigned coop_budget = 128;
+
+class current_worker_scope {
+public:
+    explicit current_worker_scope(worker* w) noexcept : prev_(t_current_worker) { t_current_worker = w; }
+    ~current_worker_scope() { t_current_worker = prev_; }
+
+private:
+    worker* prev_;
+};
+
+}  // namespace
+
+[[gnu::noinline]] worker* current_worker() noexcept { return t_current_worker; }
+
+// --- worker -------------------------------------------------------------------------------
+
+worker::worker(scheduler& s, std::size_t index)
+    : sched_(s), index_(index), parker_(std::make_unique<thread_driver>()),
+      rng_(static_cast<std::uint32_t>(0x9E3779B9u * (index + 1))) {}
+
+std::uint32_t worker::next_random() noexcept {
+    // xorshift32: the steal start only needs to differ between workers and over time.
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 17;
+    rng_ ^= rng_ << 5;
+    return rng_;
+}
+
+void worker::run() {
+    current_worker_scope scope(this);
+    // Timer slack: a parked worker's timed wait would otherwise fire up to 50 µs late.
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    if (sched_.opts_.on_thread_start) sched_.opts_.on_thread_start();
+    while (!sched_.is_shutdown()) tick_once(nullptr);
+    if (sched_.opts_.on_thread_stop) sched_.opts_.on_thread_stop();
+}
+
+void worker::run_until(const std::atomic<std::uint32_t>& stop) {
+    current_worker_scope scope(this);
+    while (!stop.load(std::memory_order_acquire) && !sched_.is_shutdown()) tick_once(&stop);
+}
+
+bool worker::tick_once(const std::atomic<std::uint32_t>* stop) {
+    ++tick_;
+    if (tick_ % sched_.opts_.event_interval == 0) {
+        // Maintenance: let the driver process timers and io without blocking, so they are not
+        // starved by a worker that always has tasks.
+        parker_.get_driver().park(std::chrono::nanoseconds(0));
+    }
+    if (task_header* t = next_task()) {
+        run_task(t);
+        return true;
+    }
+    if (task_header* t = steal_work()) {
+        run_task(t);
+        return true;
+    }
+    park(stop);
+    return false;
+}
+
+task_header* worker::next_local_task() noexcept {
+    if (lifo_slot_) return std::exchange(lifo_slot_, nullptr);
+    return run_queue_.pop();
+}
+
+task_header* worker::next_task() noexcept {
+    if (tick_ % sched_.opts_.global_queue_interval == 0) {
+        if (task_header* t = sched_.inject_.pop()) return t;
+        return next_local_task();
+    }
+    if (task_header* t = next_local_task()) return t;
+    return sched_.inject_.pop();
+}
+
+task_header* worker::steal_work() noexcept {
+    const std::size_t n = sched_.workers_.size();
+    if (n > 1) {
+        if (!is_searching_) is_searching_ = sched_.idle_.transition_worker_to_searching();
+        if (!is_searching_) return nullptr;
+        const std::size_t start = next_random() % n;
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t victim = (start + i) % n;
+            if (victim == index_) continue;
+            if (task_header* t = sched_.workers_[victim]->run_queue_.steal_into(run_queue_)) return t;
+        }
+    }
+    return sched_.inject_.pop();
+}
+
+void worker::transition_from_searching() noexcept {
+    if (!is_searching_) return;
+    is_searching_ = false;
+    // The last searcher found work: wake another worker to search in its place, so that work
+    // arriving meanwhile is picked up (idle.hpp rule 3).
+    if (sched_.idle_.transition_worker_from_searching()) sched_.notify_parked();
+}
+
+void worker::run_task(task_header* t) noexcept {
+    transition_from_searching();
+    budget_ = coop_budget;
+    t->run(&budget_);
+    // The LIFO slot shares the budget of the task that filled it: a ping-pong pair cannot
+    // reset its budget by bouncing through the slot.
+    for (unsigned polls = 0; lifo_slot_; ++polls) {
+        task_header* next = std::exchange(lifo_slot_, nullptr);
+        if (budget_ == 0 || polls >= max_lifo_polls) {
+            run_queue_.push_back(next, sched_.inject_);
+            sched_.notify_parked();
+            break;
+        }
+        next->run(&budget_);
+    }
+}
+
+void worker::schedule_local(task_header* t, bool is_yield) noexcept {
+    bool should_notify;
+    if (is_yield || sched_.opts_.disable_lifo_slot) {
+        run_queue_.push_back(t, sched_.inject_);
+        should_notify = true;
+    } else {
+        task_header* prev = std::exchange(lifo_slot_, t);
+        should_notify = prev != nullptr;
+        if (prev) run_queue_.push_back(prev, sched_.inject_);
+    }
+    if (should_notify) sched_.notify_parked();
+}
+
+void worker::park(const std::atomic<std::uint32_t>* stop) {
+    if (lifo_slot_ || run_queue_.has_tasks()) return;
+    const bool last_searcher = sched_.idle_.transition_worker_to_parked(index_, is_searching_);
+    is_searching_ = false;
+    if (last_searcher) sched_.notify_if_work_pending();
+    is_parked_ = true;
+    while (!sched_.is_shutdown()) {
+        parker_.park();
+        if (transition_from_parked(stop)) break;
+    }
+    is_parked_ = false;
+}
+
+bool worker::transition_from_parked(const std::atomic<std::uint32_t>* stop) {
+    const bool stopping = stop && stop->load(std::memory_order_acquire);
+    if (stopping || lifo_slot_ || run_queue_.has_tasks()) {
+        // Woken for our own reasons, not by worker_to_notify: count ourselves unparked.
+        sched_.idle_.unpark_worker_by_id(index_);
+        return true;
+    }
+    if (sched_.idle_.is_parked(index_)) return false;  // spurious, or a timer: park again
+    // worker_to_notify picked us and counted us as searching.
+    is_searching_ = sched_.workers_.size() > 1;
+    if (!is_searching_) sched_.idle_.transition_worker_from_searching();
+    return true;
+}
+
+void worker::drain_for_shutdown() noexcept {
+    if (task_header* t = std::exchange(lifo_slot_, nullptr)) t->drop_notification();
+    while (task_header* t = run_queue_.pop()) t->drop_notification();
+}
+
+// --- scheduler ----------------------------------------------------------------------------
+
+namespace {
+std::size_t worker_count_for(const runtime_options& o) {
+    if (o.flavor == runtime_flavor::current_thread) return 1;
+    if (o.worker_threads > 0) return o.worker_threads;
+    unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : n;
+}
+
+runtime_options validated(runtime_options o) {
+    if (o.global_queue_interval == 0) o.global_queue_interval = 1;
+    if (o.event_interval == 0) o.event_interval = 1;
+    return o;
+}
+}  // namespace
+
+scheduler::scheduler(runtime_options opts)
+    : opts_(validated(std::move(opts))),
+      current_thread_(opts_.flavor == runtime_flavor::current_thread),
+      idle_(worker_count_for(opts_)),
+      blocking_(opts_.max_blocking_threads, opts_.blocking_keep_alive, opts_.thread_name + "-blk") {
+    const std::size_t n = worker_count_for(opts_);
+    workers_.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
+}
+
+scheduler::~scheduler() = default;
+
+void scheduler::start() {
+    if (current_thread_) return;
+    threads_.reserve(workers_.size());
+    for (auto& w : workers_) {
+        threads_.emplace_back([this, wp = w.get()] {
+            std::string name = fmt::format("{}-{}", opts_.thread_name, wp->index_);
+            if (name.size() > 15) name.resize(15);
+            pthread_setname_np(pthread_self(), name.c_str());
+            wp->run();
+        });
+    }
+}
+
+void scheduler::spawn(task_header* t) noexcept {
+    t->scheduler_ = this;
+    t->id_ = next_id_.fetch_add(1, std::memory_order_relaxed);
+    retain();  // released by task_freed()
+    if (!owned_.bind(t)) {
+        // Shutting down: the task is cancelled before it ever runs. It has the initial 3 refs:
+        // drop the first notification's, then shut it down with the owned list's.
+        t->drop_notification();
+        t->shutdown();
+        return;
+    }
+    schedule(t, false);
+}
+
+void scheduler::schedule(task_header* t, bool is_yield) noexcept {
+    worker* w = current_worker();
+    if (w && &w->sched_ == this && !w->is_parked_ && !is_shutdown()) {
+        w->schedule_local(t, is_yield);
+        return;
+    }
+    inject_.push(t);
+    notify_parked();
+}
+
+void scheduler::notify_parked() noexcept {
+    if (auto w = idle_.worker_to_notify()) workers_[*w]->parker_.unpark();
+}
+
+void scheduler::notify_if_work_pending() noexcept {
+    for (auto& w : workers_) {
+        if (w->run_queue_.has_tasks()) {
+            notify_parked();
+            return;
+        }
+    }
+    if (!inject_.is_empty()) notify_parked();
+}
+
+void scheduler::report_unhandled(std::exception_ptr e) noexcept {
+    if (opts_.unhandled_exception) {
+        try {
+            opts_.unhandled_exception(e);
+        } catch (...) {
+        }
+        return;
+    }
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        fmt::print(stderr, "corio: unhandled exception in a detached task: {}\n", ex.what());
+    } catch (...) {
+        fmt::print(stderr, "corio: unhandled exception in a detached task (not a std::exception)\n");
+    }
+}
+
+void scheduler::block_on(leaf& l) {
+    if (worker* w = current_worker(); w && &w->sched_ == this)
+        throw std::logic_error("corio::runtime::block_on called from one of the runtime's own workers");
+    thread_notifier* n = thread_notifier::create(current_thread_ ? &workers_[0]->parker_ : nullptr);
+    waker w(n, &thread_notifier::vtable);  // adopts the creation ref
+    context cx(w.as_ref(), nullptr);
+    if (current_thread_) {
+        std::lock_guard lock(block_on_mutex_);
+        while (!l.poll(cx)) {
+            workers_[0]->run_until(n->notified_);
+            n->notified_.store(0, std::memory_order_relaxed);
+            if (is_shutdown() && !l.poll(cx)) throw std::logic_error("corio: runtime shut down during block_on");
+        }
+        return;
+    }
+    while (!l.poll(cx)) n->wait();
+}
+
+void scheduler::shutdown(std::optional<std::chrono::nanoseconds> timeout) {
+    std::lock_guard lock(shutdown_mutex_);
+    if (shut_down_done_) return;
+    shut_down_done_ = true;
+    // 1.
+    shutdown_.store(true, std::memory_order_release);
+    inject_.close();
+    for (auto& w : workers_) w->parker_.unpark();
+    // 2.
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    // 3.
+    owned_.close();
+    while (task_header* t = owned_.pop_front()) t->shutdown();
+    // 4.
+    for (auto& w : workers_) w->drain_for_shutdown();
+    while (task_header* t = inject_.pop()) t->drop_notification();
+    // 5.
+    blocking_.shutdown(timeout);
+}
+
+// --- thread_notifier: the waker of a plain thread blocked in block_on / blocking_poll --------
+
+const waker_vtable thread_notifier::vtable = {
+    [](const void* p) noexcept -> const void* {
+        static_cast<thread_notifier*>(const_cast<void*>(p))->refs_.fetch_add(1, std::memory_order_relaxed);
+        return p;
+    },
+    [](const void* p) noexcept {
+        auto* n = static_cast<thread_notifier*>(const_cast<void*>(p));
+        n->notify();
+        n->release();
+    },
+    [](const void* p) noexcept { static_cast<thread_notifier*>(const_cast<void*>(p))->notify(); },
+    [](const void* p) noexcept { static_cast<thread_notifier*>(const_cast<void*>(p))->release(); },
+};
+
+void thread_notifier::notify() noexcept {
+    // Release: what the waker published before waking is visible to the woken thread.
+    notified_.store(1, std::memory_order_release);
+    if (drive_) drive_->unpark();
+    else futex_wake(notified_, 1);
+}
+
+void thread_notifier::wait() noexcept {
+    while (notified_.exchange(0, std::memory_order_acquire) == 0) futex_wait(notified_, 0);
+}
+
+void thread_notifier::release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
+}  // namespace corio::detail
+
+// --- the public face ------------------------------------------------------------------------
+
+namespace corio {
+
+namespace detail {
+void scheduler_spawn(scheduler* s, task_header* t) noexcept { s->spawn(t); }
+scheduler* current_scheduler() noexcept {
+    worker* w = current_worker();
+    return w ? &w->sched_ : nullptr;
+}
+void scheduler_retain(scheduler* s) noexcept { s->retain(); }
+void scheduler_release(scheduler* s) noexcept { s->release_ref(); }
+void scheduler_block_on(scheduler* s, leaf& l) { s->block_on(l); }
+bool scheduler_spawn_blocking(scheduler* s, std::unique_ptr<blocking_job> job) { return s->blocking_.spawn(std::move(job)); }
+
+void blocking_poll(leaf& l) {
+    if (current_worker())
+        throw std::logic_error("corio: a blocking_ call was made on a runtime worker; use the awaitable form");
+    thread_notifier* n = thread_notifier::create(nullptr);
+    waker w(n, &thread_notifier::vtable);
+    context cx(w.as_ref(), nullptr);
+    while (!l.poll(cx)) n->wait();
+}
+}  // namespace detail
+
+runtime::runtime(runtime_options opts) : sched_(new detail::scheduler(std::move(opts))) { sched_->start(); }
+
+runtime::~runtime() {
+    sched_->shutdown(std::nullopt);
+    sched_->release_ref();
+}
+
+void runtime::shutdown(std::chrono::nanoseconds timeout) { sched_->shutdown(timeout); }
+
+std::size_t runtime::worker_count() const noexcept { return sched_->workers_.size(); }
+
+runtime_handle runtime_handle::current() {
+    detail::scheduler* s = detail::current_scheduler();
+    if (!s) throw std::logic_error("corio::runtime_handle::current called outside a corio runtime");
+    return runtime_handle(s);
+}
+
+}  // namespace corio

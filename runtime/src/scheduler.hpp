@@ -1,0 +1,151 @@
+// scheduler: the work-stealing multi-thread scheduler (and, with one thread-less worker, the
+// current_thread flavour). Tokio's runtime/scheduler/multi_thread/worker.rs, in C++.
+//
+// Where a notified task goes (schedule):
+//   1. Woken or spawned by a task running on one of our workers: that worker's LIFO slot; the
+//      previous occupant moves to the back of the local queue, and only then is a parked worker
+//      notified (a LIFO hand-off stays on this core, LIMITS.md: waking the other core costs ~23 µs).
+//   2. A yield (or a wake of the running task itself): the back of the local queue.
+//   3. From any other thread, or from a worker that is parked in its driver: the inject queue,
+//      then a parked worker is notified.
+//
+// A worker's loop (worker::run):
+//   1. Every global_queue_interval ticks, take from the inject queue first, so it can't starve.
+//   2. Otherwise the LIFO slot (at most 3 in a row, so ping-pong pairs can't starve the queue),
+//      the local queue, then the inject queue.
+//   3. Nothing local: become a searcher (at most half the workers) and steal half of a random
+//      victim's queue, then look at the inject queue.
+//   4. Nothing anywhere: park in the driver (idle.hpp has the no-lost-wake-up protocol).
+//
+// Shutdown protocol (scheduler::shutdown):
+//   1. Set shutdown_, close the inject queue (later pushes drop their notification) and unpark
+//      every worker; each leaves its loop at the next tick.
+//   2. Join the worker threads. From here no task is running.
+//   3. Close the owned list and cancel every task still in it on this thread: its frame is
+//      destroyed, its destructors run (they may wake or spawn: wakes are dropped by the closed
+//      inject queue, spawns are cancelled by the closed owned list), and its join_handle gets
+//      join_error::cancelled.
+//   4. Drop the notifications still in local queues and LIFO slots.
+//   5. Shut down the blocking pool, waiting up to the timeout.
+#pragma once
+
+#include "blocking_pool.hpp"
+#include "idle.hpp"
+#include "inject_queue.hpp"
+#include "local_queue.hpp"
+#include "owned_tasks.hpp"
+#include "parker.hpp"
+
+#include <corio/runtime/runtime.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace corio::detail {
+
+class scheduler;
+
+// The waker of a plain thread blocked in block_on or a blocking_ call. Refcounted: a leaf may keep
+// a clone after the wait ended (a join handle's waker lives until the task is freed).
+class thread_notifier {
+public:
+    static thread_notifier* create(parker* drive) { return new thread_notifier(drive); }
+    static const waker_vtable vtable;
+    void notify() noexcept;
+    void wait() noexcept;
+    void release() noexcept;
+
+    std::atomic<std::uint32_t> notified_{0};
+    std::atomic<std::uint32_t> refs_{1};
+
+private:
+    explicit thread_notifier(parker* drive) noexcept : drive_(drive) {}
+    parker* drive_;  // current_thread: unpark the worker this thread drives instead of a futex
+};
+
+class worker {
+public:
+    worker(scheduler& s, std::size_t index);
+
+    void run();                                      // a multi_thread worker thread's body
+    void run_until(const std::atomic<std::uint32_t>& stop);  // current_thread: block_on drives
+    void schedule_local(task_header* t, bool is_yield) noexcept;
+    void drain_for_shutdown() noexcept;
+
+    scheduler& sched_;
+    const std::size_t index_;
+    local_queue run_queue_;
+    parker parker_;
+    // Owned by this worker's thread:
+    task_header* lifo_slot_ = nullptr;
+    bool is_searching_ = false;
+    bool is_parked_ = false;  // inside the driver: wakes from here go through the inject queue
+    std::uint32_t tick_ = 0;
+    unsigned budget_ = 0;
+    std::uint32_t rng_;
+
+private:
+    bool tick_once(const std::atomic<std::uint32_t>* stop);
+    task_header* next_task() noexcept;
+    task_header* next_local_task() noexcept;
+    task_header* steal_work() noexcept;
+    void run_task(task_header* t) noexcept;
+    void park(const std::atomic<std::uint32_t>* stop);
+    bool transition_from_parked(const std::atomic<std::uint32_t>* stop);
+    void transition_from_searching() noexcept;
+    std::uint32_t next_random() noexcept;
+};
+
+class scheduler final : public scheduler_base {
+public:
+    explicit scheduler(runtime_options opts);
+    ~scheduler();
+
+    void start();
+    void spawn(task_header* t) noexcept;
+    void schedule(task_header* t, bool is_yield) noexcept override;
+    bool release(task_header* t) noexcept override { return owned_.remove(t); }
+    void report_unhandled(std::exception_ptr e) noexcept override;
+    void task_freed() noexcept override { release_ref(); }
+    void block_on(leaf& l);
+    void shutdown(std::optional<std::chrono::nanoseconds> timeout);
+
+    void notify_parked() noexcept;
+    void notify_if_work_pending() noexcept;
+    bool is_shutdown() const noexcept { return shutdown_.load(std::memory_order_acquire); }
+
+    void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    void release_ref() noexcept {
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+
+    const runtime_options opts_;
+    const bool current_thread_;
+    std::vector<std::unique_ptr<worker>> workers_;
+    inject_queue inject_;
+    idle idle_;
+    owned_tasks owned_;
+    blocking_pool blocking_;
+
+private:
+    std::atomic<bool> shutdown_{false};
+    bool shut_down_done_ = false;  // guarded by shutdown_mutex_
+    std::mutex shutdown_mutex_;
+    std::mutex block_on_mutex_;  // current_thread: one thread drives the worker at a time
+    std::vector<std::thread> threads_;
+    std::atomic<std::uint64_t> next_id_{1};
+    // 1 (the runtime) + runtime_handles + live task headers. The scheduler's memory outlives the
+    // runtime object while a join_handle or a runtime_handle still refers to it.
+    std::atomic<std::size_t> refs_{1};
+};
+
+// The worker whose thread is calling, or null. Not inline: clang may cache a thread_local's
+// address across a coroutine suspension (DESIGN-NOTES §7.10).
+worker* current_worker() noexcept;
+
+}  // namespace corio::detail
