@@ -121,6 +121,7 @@ private:
     bool push_overflow(task_header* t, std::uint32_t head, std::uint32_t tail, inject_queue& inject) noexcept {
         constexpr std::uint32_t taken = capacity / 2;
         assert(tail - head == capacity);
+        (void)tail;
         std::uint64_t prev = pack(head, head);
         // Claim the older half. Release: pairs with stealers' acquire of head_, so they don't
         // copy the slots we are about to hand off.

@@ -152,7 +152,10 @@ void worker::park(const std::atomic<std::uint32_t>* stop) {
     if (lifo_slot_ || run_queue_.has_tasks()) return;
     const bool last_searcher = sched_.idle_.transition_worker_to_parked(index_, is_searching_);
     is_searching_ = false;
-    if (last_searcher) sched_.notify_if_work_pending();
+    // The last searcher re-checks every queue (idle.hpp rule 3). So does a lone worker (one
+    // worker, or current_thread), which never searches: a task pushed to the inject queue while
+    // it was on its way here saw it still unparked and notified nobody.
+    if (last_searcher || sched_.workers_.size() == 1) sched_.notify_if_work_pending();
     is_parked_ = true;
     while (!sched_.is_shutdown()) {
         parker_.park();

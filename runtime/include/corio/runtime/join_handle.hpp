@@ -16,6 +16,7 @@
 #pragma once
 
 #include <corio/result.hpp>
+#include <corio/runtime/detail/frame_allocator.hpp>
 #include <corio/runtime/leaf.hpp>
 #include <corio/runtime/task.hpp>
 
@@ -90,6 +91,9 @@ public:
         }
         h.destroy();
     }
+
+    static void* operator new(std::size_t size) { return allocate_frame(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { deallocate_frame(p, size); }
 
     ~spawned_task() override {
         if (root_) root_.destroy();

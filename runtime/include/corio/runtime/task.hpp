@@ -18,6 +18,7 @@
 // a task runs only on a runtime (spawn it, or runtime::block_on it).
 #pragma once
 
+#include <corio/runtime/detail/frame_allocator.hpp>
 #include <corio/runtime/detail/task_header.hpp>
 
 #include <cassert>
@@ -40,6 +41,9 @@ public:
     // frame of one spawned task points to the same header and runs under its `running` bit.
     task_header* cell_ = nullptr;
     std::coroutine_handle<> continuation_;
+
+    static void* operator new(std::size_t size) { return allocate_frame(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { deallocate_frame(p, size); }
 
     std::suspend_always initial_suspend() noexcept { return {}; }
 
