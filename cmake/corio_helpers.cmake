@@ -22,7 +22,9 @@ function(corio_add_library name)
     target_compile_options(corio_${name} PRIVATE -Wall -Wextra)
   endif()
   install(TARGETS corio_${name} EXPORT corioTargets)
-  install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/include)
+    install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  endif()
 endfunction()
 
 # corio_add_test(name SOURCES ... LIBS ... LABELS ...): one gtest executable, one ctest entry

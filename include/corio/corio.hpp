@@ -8,3 +8,4 @@
 #include <corio/runtime/spawn_blocking.hpp>
 #include <corio/runtime/task.hpp>
 #include <corio/runtime/yield_now.hpp>
+#include <corio/io/owned_fd.hpp>
