@@ -5,10 +5,12 @@
 // spawner) with one lock per batch, and glibc's cross-arena free, which serialises both workers
 // on the allocating arena's mutex, is never reached in steady state.
 #include <corio/runtime/detail/frame_allocator.hpp>
+#include <corio/runtime/detail/task_header.hpp>
 
 #include <cstdint>
 #include <mutex>
 #include <new>
+#include <utility>
 #include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -148,5 +150,31 @@ thread_local frame_cache t_cache;
     }
     ::operator delete(p);
 }
+
+namespace {
+thread_local frame_prefix* t_last_prefix = nullptr;
+}
+
+[[gnu::noinline]] void* allocate_task_frame(std::size_t size) {
+    const std::size_t total = size + sizeof(frame_prefix);
+    auto* prefix = static_cast<frame_prefix*>(allocate_frame(total));
+    prefix->defer_to = nullptr;
+    prefix->size = total;
+    t_last_prefix = prefix;
+    return prefix + 1;
+}
+
+[[gnu::noinline]] void deallocate_task_frame(void* frame, std::size_t) noexcept {
+    frame_prefix* prefix = static_cast<frame_prefix*>(frame) - 1;
+    if (task_header* owner = prefix->defer_to) {
+        // Lifetime: the owner header is alive (it destroys its root frame before it goes, and
+        // clears defer_to when it does so from its own destructor).
+        owner->deferred_frame_ = prefix;
+        return;
+    }
+    deallocate_frame(prefix, prefix->size);
+}
+
+[[gnu::noinline]] frame_prefix* take_last_frame_prefix() noexcept { return std::exchange(t_last_prefix, nullptr); }
 
 }  // namespace corio::detail

@@ -10,7 +10,9 @@ namespace corio::detail {
 
 void task_header::dealloc() noexcept {
     scheduler_base* s = scheduler_;
+    frame_prefix* frame = deferred_frame_;
     delete this;
+    if (frame) deallocate_frame(frame, frame->size);
     if (s) s->task_freed();
 }
 

@@ -9,9 +9,10 @@
 //          3. The last searcher that finds work wakes another worker to keep searching in its
 //             place (transition_worker_from_searching returns true); the last searcher that parks
 //             re-checks every queue (the scheduler's notify_if_work_pending).
-// Ordering: seq_cst on state_. A pusher's "push task; load state_" and a parker's "dec state_;
-//          check queues" form a Dekker pair: at least one of them sees the other, so a task is
-//          never left in a queue while every worker sleeps.
+// Ordering: seq_cst on state_'s read-modify-writes, and seq_cst fences around the two checks. A
+//          pusher's "push task; fence; load state_" and a parker's "dec state_; fence; check
+//          queues" form a Dekker pair: at least one of them sees the other, so a task is never
+//          left in a queue while every worker sleeps.
 #pragma once
 
 #include <algorithm>
@@ -86,9 +87,13 @@ private:
     static constexpr std::size_t num_unparked(std::size_t s) noexcept { return s >> unpark_shift; }
 
     bool notify_should_wakeup() const noexcept {
-        // fetch_add(0) rather than load: a seq_cst RMW, as Tokio does, so it is ordered after the
-        // caller's push of the task in the single total order.
-        std::size_t s = const_cast<std::atomic<std::size_t>&>(state_).fetch_add(0, std::memory_order_seq_cst);
+        // The fence orders the caller's push of the task before this load: with the fence in
+        // scheduler::notify_if_work_pending (after a parker's seq_cst decrement) it forms the
+        // Dekker pair. Tokio uses fetch_add(0) here; a fence and a plain load give the same order
+        // without taking the line exclusive, so the pusher (every spawn) does not steal the
+        // cache line from workers that only read it.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        std::size_t s = state_.load(std::memory_order_relaxed);
         return num_searching(s) == 0 && num_unparked(s) < num_workers_;
     }
 

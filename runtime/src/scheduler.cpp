@@ -37,7 +37,7 @@ private:
 // --- worker -------------------------------------------------------------------------------
 
 worker::worker(scheduler& s, std::size_t index)
-    : sched_(s), index_(index), parker_(std::make_unique<thread_driver>()),
+    : sched_(s), index_(index), parker_(std::make_unique<time_driver>(s.time_, std::make_unique<thread_driver>())),
       rng_(static_cast<std::uint32_t>(0x9E3779B9u * (index + 1))) {}
 
 std::uint32_t worker::next_random() noexcept {
@@ -203,6 +203,7 @@ runtime_options validated(runtime_options o) {
 scheduler::scheduler(runtime_options opts)
     : opts_(validated(std::move(opts))),
       current_thread_(opts_.flavor == runtime_flavor::current_thread),
+      time_(opts_.start_paused, &idle_),
       idle_(worker_count_for(opts_)),
       blocking_(opts_.max_blocking_threads, opts_.blocking_keep_alive, opts_.thread_name + "-blk") {
     const std::size_t n = worker_count_for(opts_);
@@ -228,7 +229,7 @@ void scheduler::start() {
 void scheduler::spawn(task_header* t) noexcept {
     t->scheduler_ = this;
     t->id_ = next_id_.fetch_add(1, std::memory_order_relaxed);
-    retain();  // released by task_freed()
+    task_retained();  // released by task_freed()
     if (!owned_.bind(t)) {
         // Shutting down: the task is cancelled before it ever runs. It has the initial 3 refs:
         // drop the first notification's, then shut it down with the owned list's.
@@ -249,11 +250,33 @@ void scheduler::schedule(task_header* t, bool is_yield) noexcept {
     notify_parked();
 }
 
+void scheduler::task_retained() noexcept {
+    worker* w = current_worker();
+    if (w && &w->sched_ == this) ++w->task_refs_;
+    else retain();
+}
+
+void scheduler::task_freed() noexcept {
+    worker* w = current_worker();
+    if (w && &w->sched_ == this) --w->task_refs_;
+    else release_ref();
+}
+
+void scheduler::release_runtime_ref() noexcept {
+    std::int64_t local = 0;
+    for (auto& w : workers_) local += std::exchange(w->task_refs_, 0);
+    refs_.fetch_add(local, std::memory_order_relaxed);
+    flushed_.store(true, std::memory_order_release);
+    release_ref();
+}
+
 void scheduler::notify_parked() noexcept {
     if (auto w = idle_.worker_to_notify()) workers_[*w]->parker_.unpark();
 }
 
 void scheduler::notify_if_work_pending() noexcept {
+    // Pairs with the fence in idle::notify_should_wakeup (idle.hpp, Ordering).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     for (auto& w : workers_) {
         if (w->run_queue_.has_tasks()) {
             notify_parked();
@@ -381,7 +404,7 @@ runtime::runtime(runtime_options opts) : sched_(new detail::scheduler(std::move(
 
 runtime::~runtime() {
     sched_->shutdown(std::nullopt);
-    sched_->release_ref();
+    sched_->release_runtime_ref();
 }
 
 void runtime::shutdown(std::chrono::nanoseconds timeout) { sched_->shutdown(timeout); }

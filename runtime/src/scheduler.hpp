@@ -35,6 +35,7 @@
 #include "local_queue.hpp"
 #include "owned_tasks.hpp"
 #include "parker.hpp"
+#include "time/time_driver.hpp"
 
 #include <corio/runtime/runtime.hpp>
 
@@ -87,6 +88,7 @@ public:
     bool is_parked_ = false;  // inside the driver: wakes from here go through the inject queue
     std::uint32_t tick_ = 0;
     unsigned budget_ = 0;
+    std::int64_t task_refs_ = 0;  // tasks spawned minus freed on this worker (scheduler::refs_)
     std::uint32_t rng_;
 
 private:
@@ -111,7 +113,8 @@ public:
     void schedule(task_header* t, bool is_yield) noexcept override;
     bool release(task_header* t) noexcept override { return owned_.remove(t); }
     void report_unhandled(std::exception_ptr e) noexcept override;
-    void task_freed() noexcept override { release_ref(); }
+    void task_retained() noexcept;
+    void task_freed() noexcept override;
     void block_on(leaf& l);
     void shutdown(std::optional<std::chrono::nanoseconds> timeout);
 
@@ -121,11 +124,17 @@ public:
 
     void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
     void release_ref() noexcept {
-        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+        // Acquire on flushed_ comes with the acq_rel RMW chain on refs_ (see refs_).
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1 && flushed_.load(std::memory_order_acquire))
+            delete this;
     }
+    // Runtime destruction, after shutdown: folds the workers' task counts into refs_ and drops
+    // the runtime's reference.
+    void release_runtime_ref() noexcept;
 
     const runtime_options opts_;
     const bool current_thread_;
+    time_handle time_;  // the timer wheel and clock; each worker's driver is a time_driver over it
     std::vector<std::unique_ptr<worker>> workers_;
     inject_queue inject_;
     idle idle_;
@@ -139,9 +148,15 @@ private:
     std::mutex block_on_mutex_;  // current_thread: one thread drives the worker at a time
     std::vector<std::thread> threads_;
     std::atomic<std::uint64_t> next_id_{1};
-    // 1 (the runtime) + runtime_handles + live task headers. The scheduler's memory outlives the
-    // runtime object while a join_handle or a runtime_handle still refers to it.
-    std::atomic<std::size_t> refs_{1};
+    // Lifetime: the scheduler's memory outlives the runtime object while a join_handle or a
+    // runtime_handle still refers to it. Its references are 1 (the runtime) + runtime_handles +
+    // live task headers. Tasks spawned and freed on a worker are counted in that worker's
+    // task_refs_ (no shared cache line per spawn); those spawned or freed elsewhere in refs_. So
+    // refs_ alone may reach zero, or go negative, while the runtime lives: nothing is freed until
+    // the runtime, after joining its workers, adds their counts in and sets flushed_. From then on
+    // refs_ is exact, and the release that takes it to zero frees the scheduler.
+    std::atomic<std::int64_t> refs_{1};
+    std::atomic<bool> flushed_{false};
 };
 
 // The worker whose thread is calling, or null. Not inline: clang may cache a thread_local's

@@ -70,6 +70,8 @@ public:
     explicit spawned_task(task<T>&& t) noexcept {
         auto h = std::move(t).release();
         h.promise().cell_ = this;
+        root_prefix_ = h.promise().prefix_;
+        if (root_prefix_) root_prefix_->defer_to = this;
         root_ = h;
         resume_next_ = h;
     }
@@ -96,7 +98,10 @@ public:
     static void operator delete(void* p, std::size_t size) noexcept { deallocate_frame(p, size); }
 
     ~spawned_task() override {
-        if (root_) root_.destroy();
+        if (root_) {
+            if (root_prefix_) root_prefix_->defer_to = nullptr;  // the header is going: free now
+            root_.destroy();
+        }
     }
 
     void cancel_and_destroy_frame() noexcept override {

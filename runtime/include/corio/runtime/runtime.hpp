@@ -52,6 +52,9 @@ struct runtime_options {
     // The LIFO slot keeps a task woken by the running task on the same worker (message passing
     // stays on one core); tests that block a worker turn it off.
     bool disable_lifo_slot = false;
+    // Start with the timer clock paused (Tokio's start_paused, for tests; corio/runtime/time.hpp):
+    // it moves only by time::advance, or jumps to the next timer when every worker is idle.
+    bool start_paused = false;
     // An exception escaping a task whose output nobody will read (detached, or its join_handle
     // dropped unread). Default: print it with fmt to stderr and carry on. Must not throw.
     std::function<void(std::exception_ptr)> unhandled_exception{};

@@ -42,8 +42,12 @@ public:
     task_header* cell_ = nullptr;
     std::coroutine_handle<> continuation_;
 
-    static void* operator new(std::size_t size) { return allocate_frame(size); }
-    static void operator delete(void* p, std::size_t size) noexcept { deallocate_frame(p, size); }
+    static void* operator new(std::size_t size) { return allocate_task_frame(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { deallocate_task_frame(p, size); }
+
+    // Lifetime: the prefix of this frame's allocation (frame_allocator.hpp); null if the compiler
+    // elided the allocation.
+    frame_prefix* prefix_ = take_last_frame_prefix();
 
     std::suspend_always initial_suspend() noexcept { return {}; }
 

@@ -6,6 +6,7 @@
 // frame. The frame is destroyed by whoever holds `running`; the header is freed at refcount 0.
 #pragma once
 
+#include <corio/runtime/detail/frame_allocator.hpp>
 #include <corio/runtime/detail/task_state.hpp>
 #include <corio/runtime/waker.hpp>
 
@@ -74,6 +75,11 @@ public:
 
     // Rules of task_state's join_waker bit.
     waker join_waker_;
+
+    // The root frame's allocation prefix, and the root frame's memory once destroyed: freed
+    // with the header (frame_allocator.hpp).
+    frame_prefix* root_prefix_ = nullptr;
+    frame_prefix* deferred_frame_ = nullptr;
 
     // Type-specific parts, implemented by spawned_task<T>.
     virtual void store_output_and_destroy_frame() noexcept = 0;  // root finished

@@ -1,0 +1,638 @@
+// corio/channels/mpsc.hpp — multi-producer, single-consumer queues (Tokio's sync::mpsc).
+//
+//     auto [tx, rx] = corio::mpsc::channel<int>(64);           // bounded: backpressure
+//     corio::spawn(producer(tx));                               // senders are copyable
+//     auto sent = co_await tx.send(1);                          // waits for capacity
+//     while (auto v = co_await rx.recv()) use(*v);              // nullopt: every sender gone, drained
+//
+//     auto [utx, urx] = corio::mpsc::unbounded_channel<int>();  // never waits to send
+//     (void)utx.send(2);
+//
+// A channel is one allocation shared by its handles. sender<T> / unbounded_sender<T> are
+// copyable: each copy is a producer, and the channel closes for the receiver when the last one is
+// destroyed (weak senders, from downgrade(), do not keep it open). receiver<T> is move-only.
+//
+// Queue: Tokio's lock-free list of 32-slot blocks (mpsc/detail/block_list.hpp says why), with
+// blocks recycled by the receiver. Capacity (bounded): a FIFO-fair batch_semaphore, so waiting
+// senders get capacity in the order they asked for it. The receiver's waker is an atomic_waker.
+//
+// Disconnection:
+//   - Every sender destroyed: recv() yields the queued values, then nullopt; try_recv() then
+//     reports closed.
+//   - Receiver destroyed: sends (pending and later) fail with send_error<T> carrying the value;
+//     queued values are destroyed; closed() completes for every sender.
+//   - rx.close(): as receiver destroyed for the senders, but queued values (and values sent with
+//     permits reserved before the close) can still be received; then recv() yields nullopt.
+// Errors: send_error<T> (corio/channels/error.hpp); try_send_error<T>, try_recv_error,
+//   reserve_error, try_reserve_error (corio/channels/mpsc/error.hpp).
+// Cancel safety: every awaitable operation is cancel safe (destroyed while pending — select,
+//   timeout, abort — it has had no effect):
+//   - recv() / recv_many(): nothing was taken; the values stay queued for the next receive.
+//   - send(v): nothing was sent, and the value stays in the awaiter: take_value() returns it (a
+//     select or timeout hands it back); the queued place for capacity is given up, and capacity
+//     already assigned to it is passed on to the next waiting sender.
+//   - reserve(): the permit (or capacity assigned to it) is passed on.
+//   - closed(): no effect.
+//   A permit destroyed unused returns its slot.
+// Ordering: messages from one sender (or one chain of copies used in sequence) arrive in the
+//   order sent. Everything a sender did before a send is visible to the receiver once it has
+//   received that value.
+// Resumption: a parked receiver or sender is re-scheduled on its own runtime through its waker;
+//   no operation resumes anyone inline.
+// Thread safety: handles may live on different workers or plain threads; each handle is used by
+//   one task (or thread) at a time (copy a sender to use it from several). Preconditions (debug
+//   assertions): handles are non-empty (not moved from) when used; a handle is not moved or
+//   destroyed while an operation on it is pending; a permit does not outlive the sender it was
+//   reserved from.
+// Cooperative budget: each ready send/recv/reserve uses one unit of the task's budget, so a task
+//   looping over an always-ready channel yields to others on its worker.
+// T's move constructor should not throw: values are moved inside noexcept polls.
+// blocking_send / blocking_recv are the twins for plain threads; never call them on a worker.
+#pragma once
+
+#include <corio/channels/detail/batch_semaphore.hpp>
+#include <corio/channels/error.hpp>
+#include <corio/channels/mpsc/detail/chan.hpp>
+#include <corio/channels/mpsc/error.hpp>
+#include <corio/result.hpp>
+#include <corio/runtime/leaf.hpp>
+#include <corio/runtime/waker.hpp>
+
+#include <cassert>
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace corio::mpsc {
+
+template <class T>
+class sender;
+template <class T>
+class unbounded_sender;
+template <class T>
+class receiver;
+template <class T>
+class weak_sender;
+template <class T>
+class weak_unbounded_sender;
+template <class T>
+class permit;
+
+template <class T>
+std::pair<sender<T>, receiver<T>> channel(std::size_t capacity);
+template <class T>
+std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel();
+
+namespace detail {
+
+using ::corio::detail::batch_semaphore;
+using ::corio::detail::mpsc::chan;
+using ::corio::detail::mpsc::closed_waiter;
+
+// What both kinds of sender share: the strong reference, copy semantics, closed().
+template <class T>
+class sender_base {
+public:
+    sender_base(const sender_base& o) noexcept : chan_(o.chan_) {
+        if (chan_) {
+            chan_->retain();
+            chan_->add_sender();
+        }
+    }
+    sender_base(sender_base&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
+    sender_base& operator=(const sender_base& o) noexcept {
+        if (this != &o) {
+            sender_base copy(o);
+            std::swap(chan_, copy.chan_);
+        }
+        return *this;
+    }
+    sender_base& operator=(sender_base&& o) noexcept {
+        if (this != &o) {
+            drop();
+            chan_ = std::exchange(o.chan_, nullptr);
+        }
+        return *this;
+    }
+    ~sender_base() { drop(); }
+
+    /// False if moved from.
+    explicit operator bool() const noexcept { return chan_ != nullptr; }
+
+    /// True once the receiver was destroyed or closed: every send fails from now on.
+    bool is_closed() const noexcept { return !chan_ || chan_->is_rx_closed(); }
+    /// Whether both handles belong to the same channel.
+    bool same_channel(const sender_base& o) const noexcept { return chan_ == o.chan_; }
+    /// Identifies the channel (for same_channel between different handle kinds).
+    const void* channel_id() const noexcept { return chan_; }
+    /// Strong senders alive (this one included).
+    std::size_t strong_count() const noexcept { return chan_ ? chan_->sender_count() : 0; }
+
+    /// `co_await tx.closed()` completes once the receiver is destroyed or closed. Cancel safe.
+    class [[nodiscard]] closed_operation : public leaf_awaiter<closed_operation> {
+    public:
+        explicit closed_operation(chan<T>* c) noexcept : chan_(c) {}
+        closed_operation(const closed_operation&) = delete;
+        closed_operation& operator=(const closed_operation&) = delete;
+        ~closed_operation() {
+            if (polled_) chan_->cancel_closed(node_);
+        }
+        bool poll(context& cx) noexcept override {
+            polled_ = true;
+            return chan_->poll_closed(node_, cx.waker());
+        }
+        void await_resume() const noexcept {}
+
+    private:
+        chan<T>* chan_;
+        closed_waiter node_;
+        bool polled_ = false;
+    };
+    closed_operation closed() noexcept {
+        assert(chan_ && "mpsc sender: closed() on an empty sender");
+        return closed_operation(chan_);
+    }
+
+protected:
+    sender_base() noexcept = default;
+    explicit sender_base(chan<T>* c) noexcept : chan_(c) {}
+
+    void drop() noexcept {
+        if (auto* c = std::exchange(chan_, nullptr)) {
+            c->drop_sender();
+            c->release();
+        }
+    }
+
+    chan<T>* chan_ = nullptr;
+};
+
+template <class T>
+class weak_base {
+public:
+    weak_base(const weak_base& o) noexcept : chan_(o.chan_) {
+        if (chan_) chan_->retain();
+    }
+    weak_base(weak_base&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
+    weak_base& operator=(weak_base o) noexcept {
+        std::swap(chan_, o.chan_);
+        return *this;
+    }
+    ~weak_base() {
+        if (chan_) chan_->release();
+    }
+
+protected:
+    weak_base() noexcept = default;
+    explicit weak_base(chan<T>* c) noexcept : chan_(c) {
+        if (chan_) chan_->retain();
+    }
+    chan<T>* chan_ = nullptr;
+};
+
+}  // namespace detail
+
+/// A reserved slot of a bounded channel: send() never waits and cannot fail for capacity.
+/// Destroying an unused permit returns the slot. Precondition: it does not outlive the sender it
+/// was reserved from.
+template <class T>
+class [[nodiscard]] permit {
+public:
+    permit() noexcept = default;
+    permit(permit&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
+    permit& operator=(permit&& o) noexcept {
+        if (this != &o) {
+            reset();
+            chan_ = std::exchange(o.chan_, nullptr);
+        }
+        return *this;
+    }
+    permit(const permit&) = delete;
+    permit& operator=(const permit&) = delete;
+    ~permit() { reset(); }
+
+    explicit operator bool() const noexcept { return chan_ != nullptr; }
+
+    /// Sends through the reserved slot and spends the permit. Precondition: non-empty.
+    void send(T value) {
+        assert(chan_ && "mpsc permit: send on an empty permit");
+        std::exchange(chan_, nullptr)->push(std::move(value));
+    }
+
+private:
+    friend class sender<T>;
+    explicit permit(detail::chan<T>* c) noexcept : chan_(c) {}
+    void reset() noexcept {
+        if (auto* c = std::exchange(chan_, nullptr)) c->return_permit();
+    }
+    detail::chan<T>* chan_ = nullptr;
+};
+
+/// The sending half of a bounded channel. Copyable; see the file comment.
+template <class T>
+class sender : public detail::sender_base<T> {
+    using base = detail::sender_base<T>;
+    using base::chan_;
+
+public:
+    sender() noexcept = default;
+
+    /// `co_await tx.send(v)`: waits for capacity, then queues v. Yields an error carrying v back
+    /// if the receiver is gone or closed. Cancel safe; take_value() gets v back from an
+    /// abandoned send.
+    class [[nodiscard]] send_operation : public leaf_awaiter<send_operation> {
+    public:
+        send_operation(detail::chan<T>* c, T&& v) noexcept(std::is_nothrow_move_constructible_v<T>)
+            : chan_(c), acq_(&c->semaphore(), 1), value_(std::move(v)) {}
+        send_operation(const send_operation&) = delete;
+        send_operation& operator=(const send_operation&) = delete;
+
+        bool poll(context& cx) noexcept override {
+            if (!cx.poll_budget()) return false;
+            switch (acq_.poll(cx.waker())) {
+                case detail::batch_semaphore::poll_result::pending: return false;
+                case detail::batch_semaphore::poll_result::acquired:
+                    chan_->push(std::move(*value_));
+                    value_.reset();
+                    return true;
+                case detail::batch_semaphore::poll_result::closed: return true;
+            }
+            return false;
+        }
+
+        result<void, send_error<T>> await_resume() {
+            if (value_) {
+                send_error<T> err(std::move(*value_));
+                value_.reset();
+                return unexpected(std::move(err));
+            }
+            return {};
+        }
+
+        /// The value, if it was not sent (failed, or abandoned while waiting: this also leaves
+        /// the capacity queue). Empty once the value was sent or taken.
+        std::optional<T> take_value() noexcept {
+            acq_.cancel();
+            return std::exchange(value_, std::nullopt);
+        }
+        std::optional<T> into_value() noexcept { return take_value(); }
+
+    private:
+        detail::chan<T>* chan_;
+        detail::batch_semaphore::acquirer acq_;
+        std::optional<T> value_;  // present until sent; handed back on failure
+    };
+
+    send_operation send(T value) noexcept(std::is_nothrow_move_constructible_v<T>) {
+        assert(chan_ && "mpsc sender: send on an empty sender");
+        return send_operation(chan_, std::move(value));
+    }
+
+    /// Queues v if there is capacity now; never waits.
+    result<void, try_send_error<T>> try_send(T value) {
+        assert(chan_ && "mpsc sender: try_send on an empty sender");
+        switch (chan_->semaphore().try_acquire(1)) {
+            case detail::batch_semaphore::try_result::acquired:
+                chan_->push(std::move(value));
+                return {};
+            case detail::batch_semaphore::try_result::closed:
+                return unexpected(try_send_error<T>::closed(std::move(value)));
+            default: return unexpected(try_send_error<T>::full(std::move(value)));
+        }
+    }
+
+    /// `co_await tx.reserve()`: waits for capacity and yields a permit. Cancel safe.
+    class [[nodiscard]] reserve_operation : public leaf_awaiter<reserve_operation> {
+    public:
+        explicit reserve_operation(detail::chan<T>* c) noexcept : chan_(c), acq_(&c->semaphore(), 1) {}
+        reserve_operation(const reserve_operation&) = delete;
+        reserve_operation& operator=(const reserve_operation&) = delete;
+        ~reserve_operation() {
+            if (state_ == state::acquired) chan_->return_permit();  // ready but never resumed
+        }
+
+        bool poll(context& cx) noexcept override {
+            if (!cx.poll_budget()) return false;
+            switch (acq_.poll(cx.waker())) {
+                case detail::batch_semaphore::poll_result::pending: return false;
+                case detail::batch_semaphore::poll_result::acquired: state_ = state::acquired; return true;
+                case detail::batch_semaphore::poll_result::closed: state_ = state::closed; return true;
+            }
+            return false;
+        }
+        result<permit<T>, reserve_error> await_resume() noexcept {
+            if (state_ != state::acquired) return unexpected(reserve_error::closed);
+            state_ = state::taken;
+            return permit<T>(chan_);
+        }
+
+    private:
+        enum class state { pending, acquired, closed, taken };
+        detail::chan<T>* chan_;
+        detail::batch_semaphore::acquirer acq_;
+        state state_ = state::pending;
+    };
+
+    reserve_operation reserve() noexcept {
+        assert(chan_ && "mpsc sender: reserve on an empty sender");
+        return reserve_operation(chan_);
+    }
+
+    result<permit<T>, try_reserve_error> try_reserve() noexcept {
+        assert(chan_ && "mpsc sender: try_reserve on an empty sender");
+        switch (chan_->semaphore().try_acquire(1)) {
+            case detail::batch_semaphore::try_result::acquired: return permit<T>(chan_);
+            case detail::batch_semaphore::try_result::closed: return unexpected(try_reserve_error::closed);
+            default: return unexpected(try_reserve_error::full);
+        }
+    }
+
+    /// Blocking twin of send(), for plain threads. Precondition: not on a runtime worker.
+    result<void, send_error<T>> blocking_send(T value) {
+        send_operation op(chan_, std::move(value));
+        ::corio::detail::blocking_poll(op);
+        return op.await_resume();
+    }
+
+    /// Free capacity now (slots neither queued nor reserved).
+    std::size_t capacity() const noexcept { return chan_ ? chan_->semaphore().available_permits() : 0; }
+    /// The capacity the channel was created with.
+    std::size_t max_capacity() const noexcept { return chan_ ? chan_->max_capacity() : 0; }
+
+    /// A handle that does not keep the channel open; upgrade() gives a sender back while any
+    /// sender is alive.
+    weak_sender<T> downgrade() const noexcept { return weak_sender<T>(chan_); }
+
+private:
+    friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t);
+    friend class weak_sender<T>;
+    explicit sender(detail::chan<T>* c) noexcept : base(c) {}
+};
+
+/// The sending half of an unbounded channel. Copyable; send() never waits.
+template <class T>
+class unbounded_sender : public detail::sender_base<T> {
+    using base = detail::sender_base<T>;
+    using base::chan_;
+
+public:
+    unbounded_sender() noexcept = default;
+
+    /// Queues v, or hands it back if the receiver is gone or closed. Never waits.
+    result<void, send_error<T>> send(T value) {
+        assert(chan_ && "mpsc unbounded_sender: send on an empty sender");
+        if (!chan_->try_inc_unbounded()) return unexpected(send_error<T>(std::move(value)));
+        chan_->push(std::move(value));
+        return {};
+    }
+
+    weak_unbounded_sender<T> downgrade() const noexcept { return weak_unbounded_sender<T>(chan_); }
+
+private:
+    friend std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel<T>();
+    friend class weak_unbounded_sender<T>;
+    explicit unbounded_sender(detail::chan<T>* c) noexcept : base(c) {}
+};
+
+/// A bounded sender that does not keep the channel open.
+template <class T>
+class weak_sender : public detail::weak_base<T> {
+    using detail::weak_base<T>::chan_;
+
+public:
+    weak_sender() noexcept = default;
+    /// A strong sender, unless every strong sender is already gone.
+    std::optional<sender<T>> upgrade() const noexcept {
+        if (!chan_ || !chan_->try_upgrade()) return std::nullopt;
+        chan_->retain();
+        return sender<T>(chan_);
+    }
+
+private:
+    friend class sender<T>;
+    explicit weak_sender(detail::chan<T>* c) noexcept : detail::weak_base<T>(c) {}
+};
+
+template <class T>
+class weak_unbounded_sender : public detail::weak_base<T> {
+    using detail::weak_base<T>::chan_;
+
+public:
+    weak_unbounded_sender() noexcept = default;
+    std::optional<unbounded_sender<T>> upgrade() const noexcept {
+        if (!chan_ || !chan_->try_upgrade()) return std::nullopt;
+        chan_->retain();
+        return unbounded_sender<T>(chan_);
+    }
+
+private:
+    friend class unbounded_sender<T>;
+    explicit weak_unbounded_sender(detail::chan<T>* c) noexcept : detail::weak_base<T>(c) {}
+};
+
+/// The receiving half (of a bounded or an unbounded channel). Move-only.
+template <class T>
+class receiver {
+public:
+    receiver() noexcept = default;
+    receiver(receiver&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
+    receiver& operator=(receiver&& o) noexcept {
+        if (this != &o) {
+            drop();
+            chan_ = std::exchange(o.chan_, nullptr);
+        }
+        return *this;
+    }
+    receiver(const receiver&) = delete;
+    receiver& operator=(const receiver&) = delete;
+    ~receiver() { drop(); }
+
+    explicit operator bool() const noexcept { return chan_ != nullptr; }
+
+    /// `co_await rx.recv()`: the next value, or nullopt once every sender is gone (or the
+    /// receiver closed) and the queue is drained. Cancel safe.
+    class [[nodiscard]] recv_operation : public leaf_awaiter<recv_operation> {
+    public:
+        explicit recv_operation(receiver* rx) noexcept : rx_(rx) {}
+        recv_operation(const recv_operation&) = delete;
+        recv_operation& operator=(const recv_operation&) = delete;
+        bool poll(context& cx) noexcept override { return rx_->poll_recv(cx, out_); }
+        std::optional<T> await_resume() noexcept(std::is_nothrow_move_constructible_v<T>) { return std::move(out_); }
+
+    private:
+        receiver* rx_;
+        std::optional<T> out_;
+    };
+    recv_operation recv() noexcept {
+        assert(chan_ && "mpsc receiver: recv on an empty receiver");
+        return recv_operation(this);
+    }
+
+    /// `co_await rx.recv_many(buf, limit)`: waits for at least one value, then appends up to
+    /// `limit` queued values to `buf`; yields how many. 0 means closed and drained (or limit 0).
+    /// Cancel safe. `buf` must stay alive while the operation is pending.
+    class [[nodiscard]] recv_many_operation : public leaf_awaiter<recv_many_operation> {
+    public:
+        recv_many_operation(receiver* rx, std::vector<T>* buf, std::size_t limit) noexcept
+            : rx_(rx), buf_(buf), limit_(limit) {}
+        recv_many_operation(const recv_many_operation&) = delete;
+        recv_many_operation& operator=(const recv_many_operation&) = delete;
+        bool poll(context& cx) noexcept override { return rx_->poll_recv_many(cx, *buf_, limit_, count_); }
+        std::size_t await_resume() const noexcept { return count_; }
+
+    private:
+        receiver* rx_;
+        std::vector<T>* buf_;
+        std::size_t limit_;
+        std::size_t count_ = 0;
+    };
+    recv_many_operation recv_many(std::vector<T>& buf, std::size_t limit) noexcept {
+        assert(chan_ && "mpsc receiver: recv_many on an empty receiver");
+        return recv_many_operation(this, &buf, limit);
+    }
+
+    /// Never waits: a value, try_recv_error::empty, or try_recv_error::closed (every sender gone
+    /// or receiver closed, and drained). A send that has claimed its slot but not yet finished
+    /// writing it is waited for (briefly), so a completed send is never reported as empty.
+    result<T, try_recv_error> try_recv() {
+        assert(chan_ && "mpsc receiver: try_recv on an empty receiver");
+        for (;;) {
+            switch (chan_->peek()) {
+                case ::corio::detail::mpsc::peek_result::value: {
+                    T v = chan_->take();
+                    chan_->add_permits(1);
+                    return v;
+                }
+                case ::corio::detail::mpsc::peek_result::closed: return unexpected(try_recv_error::closed);
+                case ::corio::detail::mpsc::peek_result::empty: break;
+            }
+            if (chan_->rx_closed() && chan_->is_idle()) return unexpected(try_recv_error::closed);
+            if (!chan_->busy()) return unexpected(try_recv_error::empty);
+            std::this_thread::yield();
+        }
+    }
+
+    /// Blocking twin of recv(), for plain threads. Precondition: not on a runtime worker.
+    std::optional<T> blocking_recv() {
+        recv_operation op(this);
+        ::corio::detail::blocking_poll(op);
+        return op.await_resume();
+    }
+
+    /// Closes the channel for the senders (sends fail, closed() completes) while keeping what is
+    /// queued, and what is sent with permits reserved before the close, for receiving.
+    void close() noexcept {
+        if (chan_) chan_->close_rx();
+    }
+
+    /// True once the receiver closed, or every sender is gone.
+    bool is_closed() const noexcept { return !chan_ || chan_->rx_closed() || chan_->sender_count() == 0; }
+    /// Messages queued or being sent (for a bounded channel: slots in use, reserved ones included).
+    std::size_t len() const noexcept { return chan_ ? chan_->len() : 0; }
+    bool is_empty() const noexcept { return len() == 0; }
+    /// Bounded: free capacity now; unbounded: max_capacity().
+    std::size_t capacity() const noexcept {
+        if (!chan_) return 0;
+        return chan_->bounded() ? chan_->semaphore().available_permits() : chan_->max_capacity();
+    }
+    /// Bounded: the capacity it was created with; unbounded: SIZE_MAX.
+    std::size_t max_capacity() const noexcept { return chan_ ? chan_->max_capacity() : 0; }
+    template <class S>
+    bool same_channel(const S& tx) const noexcept {
+        return chan_ && static_cast<const void*>(chan_) == tx.channel_id();
+    }
+
+private:
+    friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t);
+    friend std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel<T>();
+    explicit receiver(detail::chan<T>* c) noexcept : chan_(c) {}
+
+    void drop() noexcept {
+        auto* c = std::exchange(chan_, nullptr);
+        if (!c) return;
+        c->close_rx();
+        // Destroy what is queued now and give its capacity back. Values sent later with permits
+        // reserved before the close are destroyed with the channel.
+        std::size_t n = 0;
+        while (c->peek() == ::corio::detail::mpsc::peek_result::value) {
+            c->discard();
+            ++n;
+        }
+        if (n) c->add_permits(n);
+        c->release();
+    }
+
+    bool finish(context& cx, std::optional<T>& out, bool have_value) noexcept {
+        if (!cx.poll_budget()) return false;
+        if (have_value) {
+            out.emplace(chan_->take());
+            chan_->add_permits(1);
+        }
+        return true;
+    }
+
+    // Try, register, try again (never check-then-register).
+    ::corio::detail::mpsc::peek_result peek_registered(context& cx) noexcept {
+        auto r = chan_->peek();
+        if (r != ::corio::detail::mpsc::peek_result::empty) return r;
+        chan_->register_rx(cx.waker());
+        return chan_->peek();
+    }
+
+    bool poll_recv(context& cx, std::optional<T>& out) noexcept {
+        switch (peek_registered(cx)) {
+            case ::corio::detail::mpsc::peek_result::value: return finish(cx, out, true);
+            case ::corio::detail::mpsc::peek_result::closed: return finish(cx, out, false);
+            case ::corio::detail::mpsc::peek_result::empty: break;
+        }
+        // Closed by the receiver: the end comes once no permit is outstanding (a permit holder
+        // that sends, or drops its permit, wakes us).
+        if (chan_->rx_closed() && chan_->is_idle()) return finish(cx, out, false);
+        return false;
+    }
+
+    bool poll_recv_many(context& cx, std::vector<T>& buf, std::size_t limit, std::size_t& count) noexcept {
+        if (limit == 0) return true;
+        switch (peek_registered(cx)) {
+            case ::corio::detail::mpsc::peek_result::value: break;
+            case ::corio::detail::mpsc::peek_result::closed: return cx.poll_budget();
+            case ::corio::detail::mpsc::peek_result::empty:
+                if (chan_->rx_closed() && chan_->is_idle()) return cx.poll_budget();
+                return false;
+        }
+        if (!cx.poll_budget()) return false;
+        std::size_t n = 0;
+        do {
+            buf.push_back(chan_->take());
+            ++n;
+        } while (n < limit && chan_->peek() == ::corio::detail::mpsc::peek_result::value);
+        chan_->add_permits(n);
+        count = n;
+        return true;
+    }
+
+    detail::chan<T>* chan_ = nullptr;
+};
+
+/// A bounded channel with room for `capacity` values. Precondition: capacity > 0 (throws
+/// std::invalid_argument otherwise, as Tokio panics).
+template <class T>
+std::pair<sender<T>, receiver<T>> channel(std::size_t capacity) {
+    if (capacity == 0 || capacity > detail::batch_semaphore::max_permits)
+        throw std::invalid_argument("corio::mpsc::channel: capacity must be in 1..max_permits");
+    auto* c = new detail::chan<T>(true, capacity);
+    return {sender<T>(c), receiver<T>(c)};
+}
+
+/// A channel without capacity limit: sends never wait (memory is the limit).
+template <class T>
+std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel() {
+    auto* c = new detail::chan<T>(false, std::numeric_limits<std::size_t>::max());
+    return {unbounded_sender<T>(c), receiver<T>(c)};
+}
+
+}  // namespace corio::mpsc

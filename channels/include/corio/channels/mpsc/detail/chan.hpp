@@ -1,0 +1,233 @@
+// corio/channels/mpsc/detail/chan.hpp — the one allocation shared by an mpsc channel's handles
+// (Tokio's sync/mpsc/chan.rs): the block list, the receiver's waker, the capacity (a
+// batch_semaphore when bounded, a message counter when unbounded) and the closed() waiters.
+#pragma once
+
+#include <corio/channels/detail/batch_semaphore.hpp>
+#include <corio/channels/mpsc/detail/atomic_waker.hpp>
+#include <corio/channels/mpsc/detail/block_list.hpp>
+#include <corio/runtime/waker.hpp>
+
+#include <array>
+#include <atomic>
+#include <cassert>
+#include <cstddef>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace corio::detail::mpsc {
+
+// A sender waiting in closed() (the node lives in the awaiter).
+struct closed_waiter {
+    closed_waiter* prev_ = nullptr;  // guarded by chan::closed_mutex_
+    closed_waiter* next_ = nullptr;
+    bool linked_ = false;
+    waker waker_;
+};
+
+template <class T>
+class chan {
+public:
+    chan(bool bounded, std::size_t capacity)
+        : first_(new block<T>(0)), tx_(first_), sem_(bounded ? capacity : 0), max_capacity_(capacity),
+          bounded_(bounded), rx_(first_) {}
+    chan(const chan&) = delete;
+    chan& operator=(const chan&) = delete;
+
+    ~chan() {
+        // Lifetime: every handle is gone, so every claimed slot was written (a push never waits
+        // between claiming and writing) and the last sender's close marker is in the list.
+        while (rx_.peek(tx_) == peek_result::value) rx_.discard();
+        rx_.free_blocks();
+    }
+
+    // ---- lifetime --------------------------------------------------------------------------
+
+    // refs_: one per sender, weak sender and receiver. Relaxed increments (a reference is made
+    // only from a live one); acq_rel decrement so that whoever frees sees every write made under
+    // the other references (std::shared_ptr's rule).
+    void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    void release() noexcept {
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+
+    // tx_count_: live (strong) senders. Starts at 1. Incremented relaxed by a copy (made from a
+    // live sender) and by weak upgrade (a CAS that refuses 0: once it hits 0 the channel is
+    // closed for good). The decrement that reaches 0 is acq_rel: it pushes the close marker
+    // after every send of every sender (each sender's sends happen-before its decrement).
+    void add_sender() noexcept { tx_count_.fetch_add(1, std::memory_order_relaxed); }
+    bool try_upgrade() noexcept {
+        std::size_t n = tx_count_.load(std::memory_order_relaxed);
+        while (n != 0) {
+            if (tx_count_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed, std::memory_order_relaxed))
+                return true;
+        }
+        return false;
+    }
+    void drop_sender() noexcept {
+        if (tx_count_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            tx_.close();
+            rx_waker_.wake();
+        }
+    }
+    std::size_t sender_count() const noexcept { return tx_count_.load(std::memory_order_acquire); }
+
+    // ---- capacity --------------------------------------------------------------------------
+
+    bool bounded() const noexcept { return bounded_; }
+    std::size_t max_capacity() const noexcept { return max_capacity_; }
+    batch_semaphore& semaphore() noexcept { return sem_; }
+
+    // unbounded_state_ (unbounded only): bit 0 = closed (set once by the receiver, never cleared);
+    // bits 1.. = messages sent and not yet received (in flight or queued). A send increments it
+    // before pushing unless closed (CAS, acq_rel); the receiver decrements after taking (release).
+    // With closed set and count 0 nothing more can arrive.
+    bool try_inc_unbounded() noexcept {
+        std::size_t cur = unbounded_state_.load(std::memory_order_acquire);
+        for (;;) {
+            if (cur & 1) return false;
+            if (unbounded_state_.compare_exchange_weak(cur, cur + 2, std::memory_order_acq_rel,
+                                                       std::memory_order_acquire))
+                return true;
+        }
+    }
+
+    /// Receiver: a message was taken (or n of them): return their capacity.
+    void add_permits(std::size_t n) noexcept {
+        if (bounded_) sem_.release(n);
+        else unbounded_state_.fetch_sub(n << 1, std::memory_order_release);
+    }
+
+    /// No permit is held and no message is queued or in flight.
+    bool is_idle() const noexcept {
+        if (bounded_) return sem_.available_permits() == max_capacity_;
+        return (unbounded_state_.load(std::memory_order_acquire) >> 1) == 0;
+    }
+    std::size_t len() const noexcept {
+        if (bounded_) return max_capacity_ - sem_.available_permits();
+        return unbounded_state_.load(std::memory_order_acquire) >> 1;
+    }
+
+    /// The receiver closed (or was destroyed): sends fail from now on.
+    bool is_rx_closed() const noexcept {
+        if (bounded_) return sem_.is_closed();
+        return unbounded_state_.load(std::memory_order_acquire) & 1;
+    }
+
+    // ---- sending ---------------------------------------------------------------------------
+
+    /// Precondition: the caller holds a permit (bounded) or counted the message (unbounded); the
+    /// permit is consumed by the message.
+    template <class U>
+    void push(U&& v) {
+        tx_.push(std::forward<U>(v));
+        rx_waker_.wake();
+    }
+
+    /// A reserved permit was dropped unused.
+    void return_permit() noexcept {
+        sem_.release(1);
+        // A receiver that closed waits for outstanding permits before it reports the end.
+        if (sem_.is_closed() && is_idle()) rx_waker_.wake();
+    }
+
+    // ---- receiver side (one receiver; fields it owns) -------------------------------------
+
+    peek_result peek() noexcept { return rx_.peek(tx_); }
+    T take() noexcept { return rx_.take(); }
+    void discard() noexcept { rx_.discard(); }
+    void register_rx(waker_ref w) noexcept { rx_waker_.register_by_ref(w); }
+    bool rx_closed() const noexcept { return rx_closed_; }
+    /// A slot is claimed but not yet readable: a push is in progress.
+    bool busy() const noexcept { return tx_.tail_position() != rx_.index(); }
+
+    void close_rx() noexcept {
+        if (rx_closed_) return;
+        rx_closed_ = true;
+        if (bounded_) sem_.close();
+        else unbounded_state_.fetch_or(1, std::memory_order_acq_rel);
+        notify_closed_waiters();
+    }
+
+    // ---- closed() waiters ------------------------------------------------------------------
+
+    /// True when the receiver has closed; otherwise `w` is registered in `node` (re-polls
+    /// replace the waker). Register-then-check: is_rx_closed() is re-read under the lock that
+    /// close_rx()'s notification takes after setting the closed flag.
+    bool poll_closed(closed_waiter& node, waker_ref w) noexcept {
+        if (is_rx_closed()) {
+            cancel_closed(node);
+            return true;
+        }
+        waker old;
+        std::lock_guard lock(closed_mutex_);
+        if (is_rx_closed()) {
+            if (node.linked_) unlink_closed(&node);
+            return true;
+        }
+        if (!node.waker_.will_wake(w)) old = std::exchange(node.waker_, w.clone());
+        if (!node.linked_) {
+            node.prev_ = closed_tail_;
+            node.next_ = nullptr;
+            if (closed_tail_) closed_tail_->next_ = &node;
+            else closed_head_ = &node;
+            closed_tail_ = &node;
+            node.linked_ = true;
+        }
+        return false;
+    }
+    void cancel_closed(closed_waiter& node) noexcept {
+        std::lock_guard lock(closed_mutex_);
+        if (node.linked_) unlink_closed(&node);
+    }
+
+private:
+    void unlink_closed(closed_waiter* w) noexcept {
+        if (w->prev_) w->prev_->next_ = w->next_;
+        else closed_head_ = w->next_;
+        if (w->next_) w->next_->prev_ = w->prev_;
+        else closed_tail_ = w->prev_;
+        w->prev_ = w->next_ = nullptr;
+        w->linked_ = false;
+    }
+
+    void notify_closed_waiters() noexcept {
+        for (;;) {
+            std::array<waker, 32> wakers;
+            std::size_t k = 0;
+            bool more;
+            {
+                std::lock_guard lock(closed_mutex_);
+                while (closed_head_ && k < wakers.size()) {
+                    closed_waiter* w = closed_head_;
+                    unlink_closed(w);
+                    wakers[k++] = std::move(w->waker_);
+                }
+                more = closed_head_ != nullptr;
+            }
+            for (std::size_t i = 0; i < k; ++i) std::move(wakers[i]).wake();
+            if (!more) return;
+        }
+    }
+
+    block<T>* first_;
+    list_tx<T> tx_;
+    alignas(64) atomic_waker rx_waker_;
+    alignas(64) std::atomic<std::size_t> tx_count_{1};
+    std::atomic<std::size_t> refs_{2};
+    batch_semaphore sem_;  // bounded only
+    alignas(64) std::atomic<std::size_t> unbounded_state_{0};
+    const std::size_t max_capacity_;
+    const bool bounded_;
+
+    // Owned by the receiver.
+    alignas(64) list_rx<T> rx_;
+    bool rx_closed_ = false;
+
+    std::mutex closed_mutex_;
+    closed_waiter* closed_head_ = nullptr;  // guarded by closed_mutex_
+    closed_waiter* closed_tail_ = nullptr;  // guarded by closed_mutex_
+};
+
+}  // namespace corio::detail::mpsc

@@ -1,0 +1,486 @@
+// corio/runtime/time.hpp — sleep, interval, timeout, and a pausable clock (Tokio's tokio::time).
+//
+//     co_await corio::sleep(10ms);                           // at least 10 ms later
+//     auto r = co_await corio::timeout(100ms, rx.recv());    // result<R, time::elapsed<>>
+//     auto iv = corio::interval(1s);                         // first tick completes at once
+//     for (;;) { time::instant t = co_await iv.tick(); ... }
+//
+// Clock: time::instant is a std::chrono::steady_clock time point; time::now() is the runtime's
+//   clock (steady_clock, or the frozen virtual clock while paused). Deadlines are rounded up to
+//   the next 1 ms tick of the runtime's timer wheel, so a sleep never ends early; it typically ends
+//   within ~0.1 ms after that tick on an idle runtime (docs/time.md has measured lateness).
+// Paused clock (tests): runtime_options::start_paused, or time::pause() inside the runtime. While
+//   paused, time moves only by co_await time::advance(d), or by auto-advance: when every worker is
+//   idle, the clock jumps to the next timer. Use worker_threads = 1 (or current_thread) for
+//   deterministic order.
+// Cancel safety: awaiting a sleep, a tick or a timeout is cancel safe. A sleep_operation destroyed
+//   while registered unlinks itself from the wheel (on whichever worker destroys it). When a
+//   timeout's deadline wins, the inner awaiter is destroyed at once, so it unregisters and gives
+//   back what it reserved; a pending send's value comes back inside the elapsed error.
+// Thread safety: a sleep or interval is used by one task at a time; it may move between workers
+//   with its task, and may be fired by any worker. Precondition: a registered sleep does not
+//   outlive its runtime.
+// Resumption: timers are fired by the worker that parks on the next deadline, or by a busy
+//   worker's maintenance tick; the woken task runs on its runtime as usual.
+#pragma once
+
+#include <corio/result.hpp>
+#include <corio/runtime/detail/timer_entry.hpp>
+#include <corio/runtime/leaf.hpp>
+#include <corio/runtime/runtime.hpp>
+#include <corio/runtime/task.hpp>
+#include <corio/runtime/yield_now.hpp>
+
+#include <cassert>
+#include <chrono>
+#include <concepts>
+#include <exception>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace corio::time {
+
+using clock = std::chrono::steady_clock;
+using instant = clock::time_point;
+
+}  // namespace corio::time
+
+namespace corio::detail {
+class time_handle;
+// The time handle of the runtime whose worker is calling, or null.
+time_handle* current_time_handle() noexcept;
+time::instant time_now(time_handle* h) noexcept;  // steady_clock::now() when h is null
+// Out-of-line parts of sleep_operation (runtime/src/time/time_driver.cpp). `h` is resolved to the
+// calling worker's runtime if null; polling a sleep outside a runtime aborts.
+// check_clock = false: the caller knows the deadline was at least a tick away when it was set,
+// so the first poll skips the clock read (the wheel still never fires it early).
+bool timer_poll(time_handle*& h, timer_entry& e, time::instant deadline, waker_ref w, bool check_clock) noexcept;
+void timer_cancel(time_handle* h, timer_entry& e) noexcept;
+void timer_reset(time_handle* h, timer_entry& e, time::instant deadline) noexcept;
+void time_pause();
+void time_resume();
+void time_advance(std::chrono::nanoseconds d);
+
+// now + d without overflow; durations beyond ~100 years are clamped (a practical "never").
+template <class Rep, class Period>
+time::instant deadline_after(time::instant now, std::chrono::duration<Rep, Period> d) noexcept {
+    using namespace std::chrono;
+    constexpr double max_secs = 100.0 * 365 * 24 * 3600;
+    const double secs = duration<double>(d).count();
+    if (!(secs > 0)) return now;
+    if (secs >= max_secs) return now + duration_cast<time::clock::duration>(seconds(static_cast<long long>(max_secs)));
+    return now + duration_cast<time::clock::duration>(d);
+}
+}  // namespace corio::detail
+
+namespace corio::time {
+
+/// The runtime's clock when called on a runtime worker (paused-aware), else steady_clock::now().
+inline instant now() noexcept { return detail::time_now(detail::current_time_handle()); }
+
+/// A future point in time: waits until `deadline`, then is ready (and stays ready) — Tokio's Sleep.
+/// Awaitable any number of times; reset() moves the deadline (and re-arms an elapsed sleep).
+/// Not copyable; movable only before its first poll.
+class [[nodiscard]] sleep_operation : public leaf_awaiter<sleep_operation> {
+public:
+    explicit sleep_operation(instant deadline) noexcept
+        : handle_(detail::current_time_handle()), deadline_(deadline) {}
+    sleep_operation(detail::time_handle* h, instant deadline, bool check_clock = true) noexcept
+        : handle_(h), deadline_(deadline), check_clock_(check_clock) {}
+    sleep_operation(sleep_operation&& o) noexcept : handle_(o.handle_), deadline_(o.deadline_), check_clock_(o.check_clock_) {
+        assert(!o.entry_.registered_ && "a sleep_operation is pinned once polled");
+        entry_.fired_.store(o.entry_.fired_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    }
+    sleep_operation(const sleep_operation&) = delete;
+    sleep_operation& operator=(const sleep_operation&) = delete;
+    ~sleep_operation() {
+        // Acquire: seeing fired means the firer is done with the entry (timer_entry.hpp).
+        if (entry_.registered_ && !entry_.fired_.load(std::memory_order_acquire)) detail::timer_cancel(handle_, entry_);
+    }
+
+    bool poll(context& cx) noexcept override {
+        if (!poll_deadline(cx)) return false;
+        return cx.poll_budget();
+    }
+    void await_resume() const noexcept {}
+
+    /// The deadline reached or not, registering `cx`'s waker; ignores the coop budget (timeout
+    /// polls its deadline even when the inner operation used the budget up, as Tokio does).
+    bool poll_deadline(context& cx) noexcept {
+        if (entry_.fired_.load(std::memory_order_acquire)) return true;
+        if (entry_.registered_ && entry_.waker_data_ == cx.waker().data() && entry_.waker_vt_ == cx.waker().vtable())
+            return false;  // registered with this waker: a spurious or early poll
+        return detail::timer_poll(handle_, entry_, deadline_, cx.waker(), check_clock_);
+    }
+
+    instant deadline() const noexcept { return deadline_; }
+    /// True once the sleep has completed (fired), until the next reset().
+    bool is_elapsed() const noexcept { return entry_.fired_.load(std::memory_order_acquire); }
+
+    /// Moves the deadline; a registered sleep moves in the wheel at once (keeping its waker), an
+    /// elapsed one is re-armed. Owner side: not while another task polls it.
+    void reset(instant deadline) noexcept {
+        deadline_ = deadline;
+        check_clock_ = true;
+        if (entry_.registered_ || entry_.fired_.load(std::memory_order_relaxed)) detail::timer_reset(handle_, entry_, deadline);
+    }
+
+private:
+    detail::time_handle* handle_;
+    instant deadline_;
+    bool check_clock_ = true;
+    detail::timer_entry entry_;
+};
+
+/// What interval ticks do after falling behind by more than 5 ms (Tokio's MissedTickBehavior).
+enum class missed_tick_behavior {
+    burst,  // fire the missed ticks as fast as possible, then keep the original schedule
+    delay,  // the next tick is one period after the late one completed; the schedule shifts
+    skip,   // drop the missed ticks; the next one is on the original schedule's grid
+};
+
+/// Ticks every `period` (Tokio's Interval). The first tick completes at `start`.
+class interval_timer {
+public:
+    interval_timer(instant start, std::chrono::nanoseconds period) noexcept : delay_(start), period_(period) {
+        assert(period.count() > 0 && "interval period must be non-zero");
+    }
+    interval_timer(const interval_timer&) = delete;
+    interval_timer& operator=(const interval_timer&) = delete;
+
+    class [[nodiscard]] tick_operation : public leaf_awaiter<tick_operation> {
+    public:
+        explicit tick_operation(interval_timer* it) noexcept : it_(it) {}
+        bool poll(context& cx) noexcept override { return it_->poll_tick(cx, out_); }
+        /// The instant the tick was scheduled for (not when it completed).
+        instant await_resume() const noexcept { return out_; }
+
+    private:
+        interval_timer* it_;
+        instant out_{};
+    };
+
+    /// Completes at the next tick. Cancel safe: a tick abandoned before completing is not lost.
+    tick_operation tick() noexcept { return tick_operation(this); }
+
+    /// Restarts the schedule: the next tick is one period from now.
+    void reset() noexcept { delay_.reset(detail::deadline_after(now(), period_)); }
+    /// The next tick completes at once.
+    void reset_immediately() noexcept { delay_.reset(now()); }
+    /// The next tick completes at `t`; later ticks follow from there.
+    void reset_at(instant t) noexcept { delay_.reset(t); }
+
+    missed_tick_behavior behavior() const noexcept { return behavior_; }
+    void set_missed_tick_behavior(missed_tick_behavior b) noexcept { behavior_ = b; }
+    std::chrono::nanoseconds period() const noexcept { return period_; }
+
+    bool poll_tick(context& cx, instant& out) noexcept {
+        if (!delay_.poll(cx)) return false;
+        const instant timeout = delay_.deadline();
+        const instant n = now();
+        instant next;
+        if (n > timeout + std::chrono::milliseconds(5)) {
+            switch (behavior_) {
+                case missed_tick_behavior::burst: next = timeout + period_; break;
+                case missed_tick_behavior::delay: next = n + period_; break;
+                case missed_tick_behavior::skip:
+                default: next = n + period_ - (n - timeout) % period_; break;
+            }
+        } else {
+            next = timeout + period_;
+        }
+        delay_.reset(next);
+        out = timeout;
+        return true;
+    }
+
+private:
+    sleep_operation delay_;
+    std::chrono::nanoseconds period_;
+    missed_tick_behavior behavior_ = missed_tick_behavior::burst;
+};
+
+/// The error of a timeout whose deadline won. elapsed<> carries nothing; elapsed<V> carries what
+/// the cancelled inner operation handed back (a pending send's value). Every elapsed<V> is an
+/// elapsed<>, so `catch (const corio::time::elapsed<>&)` catches all of them.
+template <class V = void>
+class elapsed;
+
+template <>
+class elapsed<void> : public std::exception {
+public:
+    const char* what() const noexcept override { return "deadline has elapsed"; }
+    [[noreturn]] void throw_as_exception() const { throw elapsed<void>{}; }
+};
+
+template <class V>
+class elapsed : public elapsed<void> {
+public:
+    explicit elapsed(V v) noexcept(std::is_nothrow_move_constructible_v<V>) : value_(std::move(v)) {}
+    V& value() & noexcept { return value_; }
+    V&& value() && noexcept { return std::move(value_); }
+    const V& value() const& noexcept { return value_; }
+
+private:
+    V value_;
+};
+
+}  // namespace corio::time
+
+namespace corio::detail {
+
+template <class A>
+concept leaf_type = std::derived_from<std::remove_cvref_t<A>, leaf>;
+
+template <class A>
+concept leaf_co_awaitable = requires(A& a) {
+    { a.operator co_await() } -> leaf_type;
+};
+
+template <class L>
+concept has_take_value = requires(L& l) { l.take_value(); };
+
+template <class L>
+struct taken_value {
+    using type = void;
+};
+template <class L>
+    requires has_take_value<L>
+struct taken_value<L> {
+    using type = std::remove_cvref_t<decltype(std::declval<L&>().take_value())>;
+};
+
+// A leaf held by reference (timeout of an lvalue leaf: the caller keeps it).
+template <class L>
+class leaf_ref {
+public:
+    explicit leaf_ref(L& l) noexcept : l_(&l) {}
+    bool poll(context& cx) noexcept { return l_->poll(cx); }
+    decltype(auto) await_resume() { return l_->await_resume(); }
+    decltype(auto) take_value()
+        requires has_take_value<L>
+    {
+        return l_->take_value();
+    }
+
+private:
+    L* l_;
+};
+
+struct no_owner {};
+
+// timeout of a task<T>: the task is spawned; the timeout owns its handle and aborts it if the
+// timeout ends first or is cancelled.
+template <class T>
+struct spawned_owner {
+    explicit spawned_owner(join_handle<T> h) noexcept : handle(std::move(h)) {}
+    spawned_owner(spawned_owner&& o) noexcept = default;
+    ~spawned_owner() {
+        if (handle && !handle.is_finished()) handle.abort();
+    }
+    join_handle<T> handle;
+};
+
+template <class D>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<task<T>> : std::true_type {};
+
+// Storage for a leaf built in place from a factory's prvalue (leaves need not be movable).
+template <class L>
+class leaf_slot {
+public:
+    leaf_slot() noexcept = default;
+    leaf_slot(const leaf_slot&) = delete;
+    leaf_slot& operator=(const leaf_slot&) = delete;
+    ~leaf_slot() { reset(); }
+    template <class F>
+    void emplace(F&& make) {
+        ::new (static_cast<void*>(buf_)) L(std::forward<F>(make)());  // prvalue: no move
+        live_ = true;
+    }
+    void reset() noexcept {
+        if (live_) {
+            live_ = false;
+            get()->~L();
+        }
+    }
+    explicit operator bool() const noexcept { return live_; }
+    L* get() noexcept { return std::launder(reinterpret_cast<L*>(buf_)); }
+    L* operator->() noexcept { return get(); }
+
+private:
+    alignas(L) unsigned char buf_[sizeof(L)];
+    bool live_ = false;
+};
+
+template <class O>
+struct is_spawned_owner : std::false_type {};
+template <class T>
+struct is_spawned_owner<spawned_owner<T>> : std::true_type {};
+
+template <class Leaf, class Owner>
+struct timeout_traits {
+    using inner_result = decltype(std::declval<Leaf&>().await_resume());
+    using value_type = inner_result;
+};
+template <class Leaf, class T>
+struct timeout_traits<Leaf, spawned_owner<T>> {
+    using inner_result = decltype(std::declval<Leaf&>().await_resume());
+    using value_type = T;
+};
+
+}  // namespace corio::detail
+
+namespace corio::time {
+
+/// The combined leaf of timeout(): polls the inner operation, then the deadline.
+/// Not movable (it may own the awaitable its inner leaf points into).
+template <class Leaf, class Owner = detail::no_owner>
+class [[nodiscard]] timeout_operation : public leaf_awaiter<timeout_operation<Leaf, Owner>> {
+public:
+    using value_type = typename detail::timeout_traits<Leaf, Owner>::value_type;
+    using error_type = elapsed<typename detail::taken_value<Leaf>::type>;
+    using result_type = result<value_type, error_type>;
+
+    template <class MakeLeaf>
+    timeout_operation(instant deadline, Owner owner, MakeLeaf&& make, bool check_clock = true) noexcept
+        : owner_(std::move(owner)), sleep_(detail::current_time_handle(), deadline, check_clock) {
+        inner_.emplace([&] { return std::forward<MakeLeaf>(make)(owner_); });
+    }
+    timeout_operation(const timeout_operation&) = delete;
+    timeout_operation& operator=(const timeout_operation&) = delete;
+
+    bool poll(context& cx) noexcept override {
+        if (!inner_) return true;
+        if (inner_->poll(cx)) return true;
+        if (!sleep_.poll_deadline(cx)) return false;
+        if constexpr (detail::has_take_value<Leaf>) taken_.emplace(inner_->take_value());
+        // The deadline won: destroy the inner awaiter now, so it unregisters and gives back what
+        // it reserved before timeout returns.
+        inner_.reset();
+        return true;
+    }
+
+    result_type await_resume() {
+        if (!inner_) {
+            if constexpr (detail::has_take_value<Leaf>) return unexpected(error_type(std::move(*taken_)));
+            else return unexpected(error_type{});
+        }
+        if constexpr (detail::is_spawned_owner<Owner>::value) {
+            auto r = inner_->await_resume();
+            if (!r) r.error().throw_as_exception();  // the task threw (or the runtime shut down)
+            if constexpr (std::is_void_v<value_type>) return {};
+            else return std::move(*r);
+        } else if constexpr (std::is_void_v<value_type>) {
+            inner_->await_resume();
+            return {};
+        } else {
+            return inner_->await_resume();
+        }
+    }
+
+    instant deadline() const noexcept { return sleep_.deadline(); }
+
+private:
+    struct none {};
+    using taken_t = std::conditional_t<detail::has_take_value<Leaf>, typename detail::taken_value<Leaf>::type, none>;
+
+    Owner owner_;
+    sleep_operation sleep_;
+    detail::leaf_slot<Leaf> inner_;
+    std::optional<taken_t> taken_;
+};
+
+}  // namespace corio::time
+
+namespace corio {
+
+/// Completes at `deadline` (at once if it has passed).
+inline time::sleep_operation sleep_until(time::instant deadline) noexcept { return time::sleep_operation(deadline); }
+
+/// Completes `d` from now on the runtime's clock.
+template <class Rep, class Period>
+time::sleep_operation sleep(std::chrono::duration<Rep, Period> d) noexcept {
+    detail::time_handle* h = detail::current_time_handle();
+    return time::sleep_operation(h, detail::deadline_after(detail::time_now(h), d), d < std::chrono::milliseconds(1));
+}
+
+/// Ticks at `start`, start + period, ... (burst by default).
+inline time::interval_timer interval_at(time::instant start, std::chrono::nanoseconds period) noexcept {
+    return time::interval_timer(start, period);
+}
+/// Ticks now, then every `period`.
+inline time::interval_timer interval(std::chrono::nanoseconds period) noexcept { return interval_at(time::now(), period); }
+
+namespace detail {
+template <class A>
+auto timeout_impl(time::instant deadline, A&& aw, bool check_clock) {
+    using D = std::remove_cvref_t<A>;
+    if constexpr (detail::leaf_type<D>) {
+        if constexpr (std::is_lvalue_reference_v<A> || !std::is_move_constructible_v<D>) {
+            // An lvalue leaf stays the caller's. A temporary leaf that cannot move (a pending
+            // channel operation) is used in place: `co_await timeout(d, rx.recv())` keeps it alive
+            // to the end of the statement, and it is destroyed right after the timeout completes.
+            // Precondition: such a timeout is awaited in the full-expression that created it.
+            return time::timeout_operation<detail::leaf_ref<D>>(
+                deadline, detail::no_owner{}, [&aw](detail::no_owner&) { return detail::leaf_ref<D>(aw); }, check_clock);
+        } else {
+            return time::timeout_operation<D>(deadline, detail::no_owner{},
+                                              [&aw](detail::no_owner&) { return D(std::move(aw)); }, check_clock);
+        }
+    } else if constexpr (detail::is_task<D>::value) {
+        using T = typename D::value_type;
+        using L = typename join_handle<T>::awaiter;
+        detail::spawned_owner<T> owner(spawn(std::move(aw)));
+        return time::timeout_operation<L, detail::spawned_owner<T>>(
+            deadline, std::move(owner), [](detail::spawned_owner<T>& o) { return o.handle.operator co_await(); }, check_clock);
+    } else {
+        static_assert(detail::leaf_co_awaitable<D>, "corio::timeout: not a corio leaf, leaf awaitable or task");
+        using L = std::remove_cvref_t<decltype(std::declval<D&>().operator co_await())>;
+        if constexpr (std::is_lvalue_reference_v<A>) {
+            return time::timeout_operation<L>(deadline, detail::no_owner{},
+                                              [&aw](detail::no_owner&) { return aw.operator co_await(); }, check_clock);
+        } else {
+            // An rvalue awaitable (a temporary join_handle, say) lives in the timeout operation.
+            return time::timeout_operation<L, D>(deadline, std::move(aw), [](D& o) { return o.operator co_await(); }, check_clock);
+        }
+    }
+}
+
+}  // namespace detail
+
+/// Runs `aw` until `deadline`: yields result<R, time::elapsed<...>> where R is what `co_await aw`
+/// yields. Accepts any leaf (channel and io operations, sleeps, yield_now), anything whose
+/// operator co_await returns a leaf (join_handle, oneshot receiver), and task<T> (spawned on the
+/// current runtime and aborted if the deadline wins; its exception is rethrown).
+template <class A>
+auto timeout_at(time::instant deadline, A&& aw) {
+    return detail::timeout_impl(deadline, std::forward<A>(aw), true);
+}
+
+/// timeout_at(now() + d, aw).
+template <class Rep, class Period, class A>
+auto timeout(std::chrono::duration<Rep, Period> d, A&& aw) {
+    return detail::timeout_impl(detail::deadline_after(time::now(), d), std::forward<A>(aw), d < std::chrono::milliseconds(1));
+}
+
+}  // namespace corio
+
+namespace corio::time {
+
+/// Freezes the clock of the calling worker's runtime (Tokio's time::pause). Throws
+/// std::logic_error outside a runtime or if already paused.
+inline void pause() { detail::time_pause(); }
+/// Lets the clock run again from where it stood. Throws std::logic_error if not paused.
+inline void resume() { detail::time_resume(); }
+/// Moves the paused clock forward by `d`, fires what is due, and yields so that the woken tasks
+/// run first. Throws std::logic_error if the clock is not paused.
+inline task<void> advance(std::chrono::nanoseconds d) {
+    detail::time_advance(d);
+    co_await yield_now();
+}
+
+}  // namespace corio::time

@@ -1,0 +1,398 @@
+// broadcast_watch_stress_test: randomized model tests of corio::broadcast and corio::watch on 2 workers: broadcast against an exact sequential model (values, lag counts, closed), and concurrently (received + lagged == sent, order, tail delivered, aborts unlink); watch never goes backwards and ends on the last value.
+//
+// Scale: iteration counts are multiplied by the environment variable CORIO_STRESS_SCALE (default
+// CORIO_STRESS_SCALE_DEFAULT, a CMake cache variable), and cut down under ThreadSanitizer.
+#include <corio/channels/broadcast.hpp>
+#include <corio/channels/watch.hpp>
+#include <corio/runtime/runtime.hpp>
+#include <corio/runtime/yield_now.hpp>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CORIO_STRESS_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) && !defined(CORIO_STRESS_TSAN)
+#define CORIO_STRESS_TSAN 1
+#endif
+#ifndef CORIO_STRESS_TSAN
+#define CORIO_STRESS_TSAN 0
+#endif
+
+#ifndef CORIO_STRESS_SCALE_DEFAULT
+#define CORIO_STRESS_SCALE_DEFAULT 1.0
+#endif
+
+namespace {
+
+using namespace std::chrono_literals;
+
+double stress_scale() {
+    static const double s = [] {
+        if (const char* e = std::getenv("CORIO_STRESS_SCALE")) {
+            double v = std::strtod(e, nullptr);
+            if (v > 0) return v;
+        }
+        return double(CORIO_STRESS_SCALE_DEFAULT);
+    }();
+    return s;
+}
+
+// `normal` iterations, or `tsan` under ThreadSanitizer, times the scale; at least 1.
+std::size_t iterations(std::size_t normal, std::size_t tsan) {
+    const double base = CORIO_STRESS_TSAN ? double(tsan) : double(normal);
+    const double v = base * stress_scale();
+    return v < 1 ? 1 : static_cast<std::size_t>(v);
+}
+
+// Aborts the process with the test's state if it has not finished within `limit` (a lost
+// wakeup hangs; the test must fail, not stall until the ctest timeout).
+class hang_guard {
+public:
+    hang_guard(std::string name, std::function<std::string()> dump, std::chrono::seconds limit = 240s)
+        : name_(std::move(name)), dump_(std::move(dump)), thread_([this, limit] { watch(limit); }) {}
+    ~hang_guard() {
+        {
+            std::lock_guard lock(mutex_);
+            done_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+
+private:
+    void watch(std::chrono::seconds limit) {
+        std::unique_lock lock(mutex_);
+        if (cv_.wait_for(lock, limit, [this] { return done_; })) return;
+        std::fprintf(stderr, "\nHANG: stress test %s did not finish within %llds; state: %s\n", name_.c_str(),
+                     static_cast<long long>(limit.count()), dump_ ? dump_().c_str() : "(none)");
+        std::fflush(stderr);
+        std::abort();
+    }
+
+    std::string name_;
+    std::function<std::string()> dump_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_;
+};
+
+// --- broadcast: sequential model -----------------------------------------------------------
+
+// Tokio's broadcast semantics, written as plainly as possible.
+struct broadcast_model {
+    std::size_t len;
+    std::vector<std::uint64_t> history;  // every value sent, by position
+    bool closed = false;
+    struct rx {
+        std::uint64_t next;
+        bool alive = true;
+    };
+    std::vector<rx> rxs;
+
+    std::size_t alive() const {
+        std::size_t n = 0;
+        for (auto& r : rxs) n += r.alive;
+        return n;
+    }
+    // -1: no receivers; else the count.
+    long send(std::uint64_t v) {
+        const std::size_t n = alive();
+        if (n == 0) return -1;
+        history.push_back(v);
+        return static_cast<long>(n);
+    }
+    // value, or error as the corio error.
+    corio::result<std::uint64_t, corio::broadcast::try_recv_error> try_recv(std::size_t i) {
+        using E = corio::broadcast::try_recv_error;
+        rx& r = rxs[i];
+        const std::uint64_t tail = history.size();
+        if (r.next == tail) return corio::unexpected(closed ? E::closed() : E::empty());
+        if (tail - r.next > len) {
+            const std::uint64_t oldest = tail - len;
+            const std::uint64_t missed = oldest - r.next;
+            r.next = oldest;
+            return corio::unexpected(E::lagged(missed));
+        }
+        return history[r.next++];
+    }
+};
+
+TEST(stress_broadcast, matches_a_sequential_model) {
+    const std::size_t rounds = iterations(2000, 500);
+    std::mt19937_64 rng(0xb0adca57);
+    hang_guard guard("broadcast model", nullptr);
+    for (std::size_t round = 0; round < rounds; ++round) {
+        const std::size_t cap = 1 + rng() % 9;
+        auto [tx0, rx0] = corio::broadcast::channel<std::uint64_t>(cap);
+        std::optional<corio::broadcast::sender<std::uint64_t>> tx(std::move(tx0));
+        std::vector<std::optional<corio::broadcast::receiver<std::uint64_t>>> rxs;
+        rxs.emplace_back(std::move(rx0));
+        broadcast_model m{std::bit_ceil(cap), {}, false, {{0}}};
+        std::uint64_t next_value = 1000 * round;
+        for (int step = 0; step < 300; ++step) {
+            const unsigned op = rng() % 100;
+            if (op < 45 && tx) {
+                const std::uint64_t v = next_value++;
+                auto got = tx->send(v);
+                const long want = m.send(v);
+                if (want < 0) {
+                    ASSERT_FALSE(got) << "round " << round;
+                } else {
+                    ASSERT_EQ(got.value(), static_cast<std::size_t>(want)) << "round " << round;
+                }
+            } else if (op < 85) {
+                const std::size_t i = rng() % rxs.size();
+                if (!m.rxs[i].alive) continue;
+                auto got = rxs[i]->try_recv();
+                auto want = m.try_recv(i);
+                ASSERT_EQ(got.has_value(), want.has_value()) << "round " << round << " step " << step;
+                if (want) {
+                    ASSERT_EQ(*got, *want);
+                } else {
+                    ASSERT_EQ(got.error(), want.error()) << to_string(got.error()) << " vs " << to_string(want.error());
+                }
+                ASSERT_EQ(rxs[i]->len(), m.history.size() - m.rxs[i].next);
+            } else if (op < 92) {
+                const std::size_t i = rng() % rxs.size();
+                if (!m.rxs[i].alive) continue;
+                if (rng() % 2) rxs.emplace_back(rxs[i]->resubscribe());
+                else if (tx) rxs.emplace_back(tx->subscribe());
+                else continue;
+                m.rxs.push_back({m.history.size()});
+            } else if (op < 98) {
+                const std::size_t i = rng() % rxs.size();
+                if (!m.rxs[i].alive) continue;
+                rxs[i].reset();
+                m.rxs[i].alive = false;
+            } else if (tx && rng() % 4 == 0) {
+                tx.reset();
+                m.closed = true;
+            }
+            if (tx) {
+                ASSERT_EQ(tx->receiver_count(), m.alive());
+            }
+        }
+    }
+}
+
+// --- broadcast: concurrent -----------------------------------------------------------------
+
+struct rx_outcome {
+    std::uint64_t received = 0;
+    std::uint64_t lagged = 0;
+    std::uint64_t lag_events = 0;
+    std::vector<std::uint64_t> tail_values;  // values >= n - len, in order
+    std::string error;
+};
+
+corio::task<rx_outcome> broadcast_reader(corio::broadcast::receiver<std::uint64_t> rx, std::uint64_t n,
+                                         std::uint64_t len, std::uint64_t seed) {
+    rx_outcome out;
+    std::mt19937_64 rng(seed);
+    std::uint64_t next = 0;
+    for (;;) {
+        auto r = co_await rx.recv();
+        if (r) {
+            if (*r != next) {
+                out.error = fmt::format("got {}, expected {}", *r, next);
+                co_return out;
+            }
+            if (*r + len >= n) out.tail_values.push_back(*r);
+            ++next;
+            ++out.received;
+        } else if (r.error().is_lagged()) {
+            const std::uint64_t k = r.error().skipped();
+            if (k == 0) {
+                out.error = "lagged(0)";
+                co_return out;
+            }
+            out.lagged += k;
+            ++out.lag_events;
+            next += k;
+        } else {
+            break;
+        }
+        if (rng() % 8 == 0) co_await corio::yield_now();
+    }
+    co_return out;
+}
+
+corio::task<void> broadcast_writer(corio::broadcast::sender<std::uint64_t> tx, std::uint64_t n, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    for (std::uint64_t i = 0; i < n; ++i) {
+        (void)tx.send(i);
+        if (rng() % 16 == 0) co_await corio::yield_now();
+    }
+}
+
+corio::task<void> broadcast_parked_forever(corio::broadcast::receiver<std::uint64_t> rx) {
+    for (;;) {
+        auto r = co_await rx.recv();
+        if (!r && r.error().is_closed()) co_return;
+    }
+}
+
+TEST(stress_broadcast, concurrent_receivers_account_for_every_send) {
+    const std::size_t rounds = iterations(1000, 200);
+    std::atomic<std::size_t> round_now{0};
+    hang_guard guard("broadcast concurrent", [&] { return fmt::format("round {}", round_now.load()); });
+    corio::runtime rt({.worker_threads = 2});
+    std::mt19937_64 rng(0xfa57);
+    for (std::size_t round = 0; round < rounds; ++round) {
+        round_now = round;
+        const std::size_t cap = std::size_t{1} << (rng() % 8);
+        const std::uint64_t n = 1 + rng() % 3000;
+        const std::size_t readers = 1 + rng() % 4;
+        auto [tx, rx] = corio::broadcast::channel<std::uint64_t>(cap);
+        std::vector<corio::join_handle<rx_outcome>> hs;
+        for (std::size_t r = 0; r < readers; ++r) hs.push_back(rt.spawn(broadcast_reader(tx.subscribe(), n, cap, rng())));
+        // Readers that get aborted while parked or mid-stream: they must unlink cleanly.
+        std::vector<corio::join_handle<void>> doomed;
+        for (int d = 0; d < 2; ++d) doomed.push_back(rt.spawn(broadcast_parked_forever(tx.subscribe())));
+        { auto gone = std::move(rx); }
+        auto w = rt.spawn(broadcast_writer(std::move(tx), n, rng()));
+        if (rng() % 2) std::this_thread::yield();
+        for (auto& d : doomed) d.abort();
+        ASSERT_TRUE(w.blocking_join().has_value());
+        for (auto& d : doomed) (void)d.blocking_join();
+        for (std::size_t r = 0; r < readers; ++r) {
+            rx_outcome o = hs[r].blocking_join().value();
+            ASSERT_TRUE(o.error.empty()) << o.error << " (round " << round << ", cap " << cap << ", n " << n << ")";
+            ASSERT_EQ(o.received + o.lagged, n) << "round " << round;
+            // The last len values are never overwritten: every reader gets them all.
+            const std::uint64_t tail = std::min<std::uint64_t>(n, cap);
+            ASSERT_EQ(o.tail_values.size(), tail) << "round " << round;
+            if (cap >= n) {
+                ASSERT_EQ(o.lagged, 0u);
+            }
+        }
+    }
+}
+
+// --- watch -----------------------------------------------------------------------------------
+
+struct watch_outcome {
+    std::uint64_t last = 0;
+    std::uint64_t observed = 0;
+    std::string error;
+};
+
+corio::task<watch_outcome> watch_reader(corio::watch::receiver<std::uint64_t> rx, std::uint64_t seed) {
+    watch_outcome out;
+    std::mt19937_64 rng(seed);
+    for (;;) {
+        auto r = co_await rx.changed();
+        if (!r) break;
+        const std::uint64_t v = *rx.borrow_and_update();
+        if (v < out.last) {
+            out.error = fmt::format("went from {} to {}", out.last, v);
+            co_return out;
+        }
+        out.last = v;
+        ++out.observed;
+        if (rng() % 4 == 0) co_await corio::yield_now();
+    }
+    // Closed: the final value must be visible and seen.
+    out.last = *rx.borrow();
+    co_return out;
+}
+
+corio::task<std::uint64_t> watch_wait_for(corio::watch::receiver<std::uint64_t> rx, std::uint64_t target) {
+    auto pred = [target](const std::uint64_t& v) { return v >= target; };
+    auto r = co_await rx.wait_for(pred);
+    if (!r) co_return 0;
+    co_return **r;
+}
+
+corio::task<void> watch_writer(corio::watch::sender<std::uint64_t> tx, std::uint64_t n, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    for (std::uint64_t i = 1; i <= n; ++i) {
+        switch (rng() % 4) {
+            case 0: (void)tx.send_replace(i); break;
+            case 1: tx.send_modify([i](std::uint64_t& v) { v = i; }); break;
+            case 2:
+                // Modified but not announced, then announced: receivers still end on n.
+                (void)tx.send_if_modified([i](std::uint64_t& v) {
+                    v = i;
+                    return false;
+                });
+                (void)tx.send_if_modified([](std::uint64_t&) { return true; });
+                break;
+            default: (void)tx.send(i); break;
+        }
+        if (rng() % 32 == 0) co_await corio::yield_now();
+    }
+}
+
+TEST(stress_watch, receivers_never_go_backwards_and_end_on_the_last_value) {
+    const std::size_t rounds = iterations(1000, 200);
+    std::atomic<std::size_t> round_now{0};
+    hang_guard guard("watch", [&] { return fmt::format("round {}", round_now.load()); });
+    corio::runtime rt({.worker_threads = 2});
+    std::mt19937_64 rng(0x3a7c4);
+    for (std::size_t round = 0; round < rounds; ++round) {
+        round_now = round;
+        const std::uint64_t n = 1 + rng() % 5000;
+        auto [tx, rx] = corio::watch::channel<std::uint64_t>(0);
+        std::vector<corio::join_handle<watch_outcome>> hs;
+        const std::size_t readers = 1 + rng() % 4;
+        for (std::size_t r = 0; r < readers; ++r) hs.push_back(rt.spawn(watch_reader(rx, rng())));
+        auto waiter = rt.spawn(watch_wait_for(rx, n));
+        auto doomed = rt.spawn(watch_reader(rx, rng()));
+        { auto gone = std::move(rx); }
+        auto w = rt.spawn(watch_writer(std::move(tx), n, rng()));
+        if (rng() % 2) std::this_thread::yield();
+        doomed.abort();
+        ASSERT_TRUE(w.blocking_join().has_value());
+        (void)doomed.blocking_join();
+        for (auto& h : hs) {
+            watch_outcome o = h.blocking_join().value();
+            ASSERT_TRUE(o.error.empty()) << o.error << " (round " << round << ")";
+            ASSERT_EQ(o.last, n) << "round " << round;
+            ASSERT_GE(o.observed, 1u);
+            ASSERT_LE(o.observed, 2 * n);
+        }
+        ASSERT_EQ(waiter.blocking_join().value(), n) << "round " << round;
+    }
+}
+
+corio::task<void> closed_waiter(corio::watch::sender<int>* tx) { co_await tx->closed(); }
+
+TEST(stress_watch, closed_completes_when_receivers_race_away) {
+    const std::size_t rounds = iterations(2000, 1000);
+    hang_guard guard("watch closed", nullptr);
+    corio::runtime rt({.worker_threads = 2});
+    for (std::size_t round = 0; round < rounds; ++round) {
+        auto [tx, rx] = corio::watch::channel<int>(0);
+        auto rx2 = rx;
+        auto h = rt.spawn(closed_waiter(&tx));
+        std::thread t([r = std::move(rx2)]() mutable { auto gone = std::move(r); });
+        { auto gone = std::move(rx); }
+        t.join();
+        ASSERT_TRUE(h.blocking_join().has_value());
+    }
+}
+
+}  // namespace
