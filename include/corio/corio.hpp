@@ -1,4 +1,4 @@
-// corio/corio.hpp — everything: the runtime, the channels, io.
+// corio/corio.hpp — everything: the runtime, time, the channels, io.
 #pragma once
 
 #include <corio/result.hpp>
@@ -7,5 +7,13 @@
 #include <corio/runtime/runtime.hpp>
 #include <corio/runtime/spawn_blocking.hpp>
 #include <corio/runtime/task.hpp>
+#include <corio/runtime/time.hpp>
 #include <corio/runtime/yield_now.hpp>
+
+#include <corio/channels/broadcast.hpp>
+#include <corio/channels/mpsc.hpp>
+#include <corio/channels/oneshot.hpp>
+#include <corio/channels/sync/semaphore.hpp>
+#include <corio/channels/watch.hpp>
+
 #include <corio/io/owned_fd.hpp>

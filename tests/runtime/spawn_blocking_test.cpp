@@ -113,4 +113,12 @@ TEST(spawn_blocking, the_pool_grows_to_run_jobs_concurrently) {
     EXPECT_EQ(rt.block_on(four_at_once(&all_started)), 4);
 }
 
+TEST(spawn_blocking, runtime_handle_spawns_from_a_plain_thread) {
+    corio::runtime rt({.worker_threads = 1});
+    auto h = rt.handle().spawn_blocking([] { return 7; });
+    auto r = h.blocking_join();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(*r, 7);
+}
+
 }  // namespace

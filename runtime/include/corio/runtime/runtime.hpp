@@ -95,6 +95,11 @@ public:
         return detail::spawn_on(sched_, std::move(t));
     }
 
+    /// Runs `f` on this runtime's blocking pool, from any thread (defined in
+    /// <corio/runtime/spawn_blocking.hpp>).
+    template <class F>
+    auto spawn_blocking(F f);
+
     /// The runtime whose worker is calling; throws std::logic_error outside a runtime.
     static runtime_handle current();
 

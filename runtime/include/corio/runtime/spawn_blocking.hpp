@@ -115,14 +115,27 @@ task<R> await_blocking(std::shared_ptr<blocking_outcome<R>> out) {
 
 }  // namespace detail
 
-/// Runs `f` on the blocking pool of the calling worker's runtime.
+namespace detail {
+template <class F, class R = std::invoke_result_t<F&>>
+join_handle<R> spawn_blocking_on(scheduler* s, F f) {
+    auto out = std::make_shared<blocking_outcome<R>>();
+    scheduler_spawn_blocking(s, std::make_unique<blocking_call<R, F>>(out, std::move(f)));
+    return spawn_on(s, await_blocking<R>(std::move(out)));
+}
+}  // namespace detail
+
+/// Runs `f` on the blocking pool of the calling worker's runtime. Outside a runtime, use
+/// runtime_handle::spawn_blocking.
 template <class F, class R = std::invoke_result_t<F&>>
 join_handle<R> spawn_blocking(F f) {
     detail::scheduler* s = detail::current_scheduler();
-    if (!s) throw std::logic_error("corio::spawn_blocking called outside a corio runtime");
-    auto out = std::make_shared<detail::blocking_outcome<R>>();
-    detail::scheduler_spawn_blocking(s, std::make_unique<detail::blocking_call<R, F>>(out, std::move(f)));
-    return detail::spawn_on(s, detail::await_blocking<R>(std::move(out)));
+    if (!s) throw std::logic_error("corio::spawn_blocking called outside a corio runtime; use runtime_handle::spawn_blocking");
+    return detail::spawn_blocking_on(s, std::move(f));
+}
+
+template <class F>
+auto runtime_handle::spawn_blocking(F f) {
+    return detail::spawn_blocking_on(sched_, std::move(f));
 }
 
 }  // namespace corio
