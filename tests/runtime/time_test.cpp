@@ -1,6 +1,9 @@
 // time_test: sleep, reset, cancel, interval behaviours and timeout on each awaitable kind, on the
 // paused clock (exact, deterministic), plus a few real-clock tests with generous hang bounds.
+#include <corio/channels/broadcast.hpp>
+#include <corio/channels/mpsc.hpp>
 #include <corio/channels/oneshot.hpp>
+#include <corio/channels/watch.hpp>
 #include <corio/runtime/join_handle.hpp>
 #include <corio/runtime/runtime.hpp>
 #include <corio/runtime/time.hpp>
@@ -363,6 +366,50 @@ corio::task<std::string> timeout_ready_inner() {
         co_return "";
     }
     co_return "value() did not throw elapsed";
+}
+
+// --- timeout on every channel operation --------------------------------------------------
+
+corio::task<std::string> timeout_channel_ops() {
+    // mpsc recv: the timed-out receive took nothing; the value sent afterwards is received.
+    auto [tx, rx] = corio::mpsc::channel<int>(4);
+    auto r1 = co_await corio::timeout(5ms, rx.recv());
+    if (r1) co_return "mpsc recv did not time out";
+    if (!tx.try_send(7)) co_return "try_send failed";
+    auto r2 = co_await corio::timeout(5ms, rx.recv());
+    if (!r2 || !*r2 || **r2 != 7) co_return "mpsc recv after timeout lost the value";
+
+    // mpsc reserve on a full channel: the timed-out reserve holds no slot afterwards.
+    auto [ftx, frx] = corio::mpsc::channel<int>(1);
+    if (!ftx.try_send(1)) co_return "fill failed";
+    auto r3 = co_await corio::timeout(5ms, ftx.reserve());
+    if (r3) co_return "reserve did not time out";
+    auto first = frx.try_recv();
+    if (!first || *first != 1) co_return "queued value lost";
+    if (!ftx.try_send(2)) co_return "the timed-out reserve kept the slot";
+
+    // broadcast recv: nothing consumed; the next value is still delivered.
+    auto [btx, brx] = corio::broadcast::channel<int>(4);
+    auto r4 = co_await corio::timeout(5ms, brx.recv());
+    if (r4) co_return "broadcast recv did not time out";
+    if (!btx.send(9)) co_return "broadcast send failed";
+    auto r5 = co_await corio::timeout(5ms, brx.recv());
+    if (!r5 || !*r5 || **r5 != 9) co_return "broadcast recv after timeout lost the value";
+
+    // watch changed: a timed-out wait does not mark anything seen.
+    auto [wtx, wrx] = corio::watch::channel<int>(0);
+    auto r6 = co_await corio::timeout(5ms, wrx.changed());
+    if (r6) co_return "watch changed did not time out";
+    if (!wtx.send(3)) co_return "watch send failed";
+    auto r7 = co_await corio::timeout(5ms, wrx.changed());
+    if (!r7 || !*r7) co_return "watch changed after timeout missed the version";
+    if (*wrx.borrow() != 3) co_return "watch value wrong";
+    co_return "";
+}
+
+TEST(time, timeout_on_every_channel_operation_loses_nothing) {
+    corio::runtime rt(paused_options());
+    EXPECT_EQ(rt.block_on(timeout_channel_ops()), "");
 }
 
 TEST(time, timeout_prefers_a_ready_inner_and_elapsed_throws) {
