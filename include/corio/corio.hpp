@@ -17,3 +17,8 @@
 #include <corio/channels/watch.hpp>
 
 #include <corio/io/owned_fd.hpp>
+#include <corio/channels/sync/barrier.hpp>
+#include <corio/channels/sync/cancellation_token.hpp>
+#include <corio/channels/sync/mutex.hpp>
+#include <corio/channels/sync/notify.hpp>
+#include <corio/channels/sync/rw_lock.hpp>

@@ -64,6 +64,7 @@ void worker::run_until(const std::atomic<std::uint32_t>& stop) {
 
 bool worker::tick_once(const std::atomic<std::uint32_t>* stop) {
     ++tick_;
+    if (owned_.has_remote()) owned_.drain_remote();
     if (tick_ % sched_.opts_.event_interval == 0) {
         // Maintenance: let the driver process timers and io without blocking, so they are not
         // starved by a worker that always has tasks.
@@ -127,8 +128,10 @@ void worker::run_task(task_header* t) noexcept {
     for (unsigned polls = 0; lifo_slot_; ++polls) {
         task_header* next = std::exchange(lifo_slot_, nullptr);
         if (budget_ == 0 || polls >= max_lifo_polls) {
+            // To the back of our own queue, without waking another worker (as Tokio): this worker
+            // runs it next tick, and a chain of hand-offs (chained spawns, ping-pong) would
+            // otherwise pay a cross-core unpark every few links.
             run_queue_.push_back(next, sched_.inject_);
-            sched_.notify_parked();
             break;
         }
         next->run(&budget_);
@@ -150,6 +153,8 @@ void worker::schedule_local(task_header* t, bool is_yield) noexcept {
 
 void worker::park(const std::atomic<std::uint32_t>* stop) {
     if (lifo_slot_ || run_queue_.has_tasks()) return;
+    // Tasks of ours that completed elsewhere: free them before sleeping (local_owned.hpp rule 2).
+    owned_.drain_remote();
     const bool last_searcher = sched_.idle_.transition_worker_to_parked(index_, is_searching_);
     is_searching_ = false;
     // The last searcher re-checks every queue (idle.hpp rule 3). So does a lone worker (one
@@ -230,6 +235,13 @@ void scheduler::spawn(task_header* t) noexcept {
     t->scheduler_ = this;
     t->id_ = next_id_.fetch_add(1, std::memory_order_relaxed);
     task_retained();  // released by task_freed()
+    worker* w = current_worker();
+    if (w && &w->sched_ == this && !is_shutdown()) {
+        t->owner_ = static_cast<std::int32_t>(w->index_);
+        w->owned_.bind(t);
+        schedule(t, false);
+        return;
+    }
     if (!owned_.bind(t)) {
         // Shutting down: the task is cancelled before it ever runs. It has the initial 3 refs:
         // drop the first notification's, then shut it down with the owned list's.
@@ -248,6 +260,20 @@ void scheduler::schedule(task_header* t, bool is_yield) noexcept {
     }
     inject_.push(t);
     notify_parked();
+}
+
+bool scheduler::release(task_header* t) noexcept {
+    if (t->owner_ < 0) return owned_.remove(t);
+    worker& owner = *workers_[static_cast<std::size_t>(t->owner_)];
+    if (t->owned_index_ == local_owned::unbound) return false;  // popped by shutdown
+    worker* w = current_worker();
+    if (w == &owner || workers_joined_) {
+        owner.owned_.unbind(t);
+        return true;
+    }
+    // Completed away from its owner: the owner unbinds it and drops the list's reference.
+    owner.owned_.push_remote(t);
+    return false;
 }
 
 void scheduler::task_retained() noexcept {
@@ -333,7 +359,11 @@ void scheduler::shutdown(std::optional<std::chrono::nanoseconds> timeout) {
     for (auto& t : threads_) t.join();
     threads_.clear();
     // 3.
+    workers_joined_ = true;
     owned_.close();
+    for (auto& w : workers_) w->owned_.drain_remote();
+    for (auto& w : workers_)
+        while (task_header* t = w->owned_.pop_any()) t->shutdown();
     while (task_header* t = owned_.pop_front()) t->shutdown();
     // 4.
     for (auto& w : workers_) w->drain_for_shutdown();

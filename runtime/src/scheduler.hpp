@@ -33,6 +33,7 @@
 #include "idle.hpp"
 #include "inject_queue.hpp"
 #include "local_queue.hpp"
+#include "local_owned.hpp"
 #include "owned_tasks.hpp"
 #include "parker.hpp"
 #include "time/time_driver.hpp"
@@ -81,6 +82,7 @@ public:
     scheduler& sched_;
     const std::size_t index_;
     local_queue run_queue_;
+    local_owned owned_;  // tasks spawned on this worker (local_owned.hpp)
     parker parker_;
     // Owned by this worker's thread:
     task_header* lifo_slot_ = nullptr;
@@ -111,7 +113,7 @@ public:
     void start();
     void spawn(task_header* t) noexcept;
     void schedule(task_header* t, bool is_yield) noexcept override;
-    bool release(task_header* t) noexcept override { return owned_.remove(t); }
+    bool release(task_header* t) noexcept override;
     void report_unhandled(std::exception_ptr e) noexcept override;
     void task_retained() noexcept;
     void task_freed() noexcept override;
@@ -143,6 +145,7 @@ public:
 
 private:
     std::atomic<bool> shutdown_{false};
+    bool workers_joined_ = false;  // set by shutdown after the join; then this thread owns every local list
     bool shut_down_done_ = false;  // guarded by shutdown_mutex_
     std::mutex shutdown_mutex_;
     std::mutex block_on_mutex_;  // current_thread: one thread drives the worker at a time

@@ -61,10 +61,13 @@ public:
 
     // Lifetime: queue_next_ belongs to the run queue (inject list) that holds the notification.
     task_header* queue_next_ = nullptr;
-    // Guarded by the owned list's mutex.
+    // Guarded by the owned list's mutex (owner_ < 0), or owned by worker owner_'s thread
+    // (runtime/src/local_owned.hpp).
     task_header* owned_prev_ = nullptr;
     task_header* owned_next_ = nullptr;
     bool owned_linked_ = false;
+    std::int32_t owner_ = -1;           // the worker whose local list holds the task, or -1
+    std::uint32_t owned_index_ = 0;     // its slot there
 
     // Owned by the holder of `running`.
     std::coroutine_handle<> root_;           // frame of the root task; null once destroyed

@@ -1,0 +1,187 @@
+// corio/channels/sync/barrier.hpp — let n tasks wait for each other (Tokio's sync::Barrier).
+//
+//     corio::sync::barrier b(3);
+//     auto r = co_await b.wait();          // in each of 3 tasks
+//     if (r.is_leader()) { ... }           // true for exactly one of them per generation
+//
+// The n-th wait() of a generation completes the generation: it returns at once with
+// is_leader() == true, and the n-1 earlier waits complete with is_leader() == false. The barrier
+// is then empty and reusable: the next n waits form the next generation. A barrier of 0 behaves
+// as a barrier of 1 (every wait is a leader), as Tokio's does.
+//
+// Cancel safety: `co_await b.wait()` is cancel safe in the sense of DESIGN-NOTES L2: a wait
+//   abandoned before its generation completed withdraws its arrival (the barrier then needs one
+//   more wait to release the others), so the state is as if it never ran. Once the generation
+//   completed, abandoning it changes nothing.
+// Memory ordering: everything each waiter did before wait() happens-before every wait() of that
+//   generation returns.
+// Resumption: waiters are woken through their waker after the internal lock is released.
+// Thread safety: every member may be called from any thread. Preconditions (debug assertions):
+//   the barrier outlives its pending waits.
+#pragma once
+
+#include <corio/runtime/leaf.hpp>
+#include <corio/runtime/waker.hpp>
+
+#include <atomic>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <utility>
+
+namespace corio::sync {
+
+/// What a barrier wait yields: whether this waiter completed its generation.
+class barrier_wait_result {
+public:
+    explicit barrier_wait_result(bool leader) noexcept : leader_(leader) {}
+    bool is_leader() const noexcept { return leader_; }
+
+private:
+    bool leader_;
+};
+
+class barrier {
+public:
+    explicit barrier(std::size_t n) noexcept : n_(n == 0 ? 1 : n) {}
+    barrier(const barrier&) = delete;
+    barrier& operator=(const barrier&) = delete;
+    ~barrier() { assert(tail_ == nullptr && "barrier destroyed with pending waits"); }
+
+    class wait_operation;
+    /// `co_await b.wait()` completes when n waits of this generation have arrived.
+    [[nodiscard]] inline wait_operation wait() noexcept;
+
+private:
+    static constexpr std::size_t wake_batch = 32;
+
+    // The waiter node of a wait(), embedded in its awaiter.
+    // Access:   prev_, next_, waker_ and gen_ are guarded by mutex_ while released_ is false and
+    //           the node is linked; afterwards they belong to the owner.
+    //           released_ is stored (true) under mutex_ by the leader that unlinks the node, as
+    //           its last touch of it.
+    // Ordering: release store of released_ pairs with the owner's acquire load: seeing true, the
+    //           owner completes or destroys the node without the lock.
+    struct waiter {
+        waiter* prev_ = nullptr;
+        waiter* next_ = nullptr;
+        waker waker_;
+        std::uint64_t gen_ = 0;
+        std::atomic<bool> released_{false};
+    };
+
+    const std::size_t n_;
+    std::mutex mutex_;
+    // Guarded by mutex_: arrivals in the current generation (< n_), the generation number (only
+    // incremented, by a leader), and the waiters, newest at head_, oldest at tail_. Waiters of
+    // older generations not yet released (a leader unlocks between wake batches) sit behind the
+    // current ones, so a leader releases from the tail every node of an older generation.
+    std::size_t arrived_ = 0;
+    std::uint64_t generation_ = 0;
+    waiter* head_ = nullptr;
+    waiter* tail_ = nullptr;
+
+    void push_front(waiter* w) noexcept {
+        w->prev_ = nullptr;
+        w->next_ = head_;
+        if (head_) head_->prev_ = w;
+        else tail_ = w;
+        head_ = w;
+    }
+    void unlink(waiter* w) noexcept {
+        if (w->prev_) w->prev_->next_ = w->next_;
+        else head_ = w->next_;
+        if (w->next_) w->next_->prev_ = w->prev_;
+        else tail_ = w->prev_;
+        w->prev_ = w->next_ = nullptr;
+    }
+
+    // Leader: completes the generation and releases its waiters, waking them outside the lock.
+    void release_generation(std::unique_lock<std::mutex>& lock) noexcept {
+        arrived_ = 0;
+        const std::uint64_t gen = ++generation_;
+        for (;;) {
+            waker batch[wake_batch];
+            std::size_t k = 0;
+            while (tail_ && tail_->gen_ < gen && k < wake_batch) {
+                waiter* w = tail_;
+                unlink(w);
+                batch[k++] = std::move(w->waker_);
+                w->released_.store(true, std::memory_order_release);  // last touch of w
+            }
+            const bool more = tail_ && tail_->gen_ < gen;
+            lock.unlock();
+            for (std::size_t i = 0; i < k; ++i) std::move(batch[i]).wake();
+            if (!more) return;
+            lock.lock();
+        }
+    }
+};
+
+/// Awaiter of wait(): a leaf whose node waits in the barrier's list. Pinned once polled.
+class [[nodiscard]] barrier::wait_operation final : public leaf_awaiter<wait_operation> {
+public:
+    explicit wait_operation(barrier* b) noexcept : b_(b) {}
+    wait_operation(const wait_operation&) = delete;
+    wait_operation& operator=(const wait_operation&) = delete;
+    ~wait_operation() {
+        if (phase_ != phase::waiting) return;
+        // Acquire: pairs with the leader's release; the list is done with node_.
+        if (node_.released_.load(std::memory_order_acquire)) return;
+        std::lock_guard lock(b_->mutex_);
+        if (node_.released_.load(std::memory_order_relaxed)) return;
+        // Still linked. If gen_ is the current generation, withdraw the arrival (L2). If it is
+        // older, that generation is complete and its leader (between wake batches) would
+        // release us: just leave the list, there is no arrival to withdraw.
+        b_->unlink(&node_);
+        if (node_.gen_ == b_->generation_) --b_->arrived_;
+        // The waker is dropped with node_, after the lock (declared order).
+    }
+
+    bool poll(context& cx) noexcept override {
+        if (phase_ == phase::done) return true;
+        if (!cx.poll_budget()) return false;
+        if (phase_ == phase::waiting) return poll_waiting(cx);
+        waker fresh = cx.waker().clone();  // cloned outside the lock
+        std::unique_lock lock(b_->mutex_);
+        if (++b_->arrived_ == b_->n_) {
+            leader_ = true;
+            phase_ = phase::done;
+            b_->release_generation(lock);
+            return true;
+        }
+        node_.gen_ = b_->generation_;
+        node_.waker_ = std::move(fresh);
+        b_->push_front(&node_);
+        phase_ = phase::waiting;
+        return false;
+    }
+    barrier_wait_result await_resume() const noexcept { return barrier_wait_result(leader_); }
+
+private:
+    enum class phase { init, waiting, done };
+    barrier* b_;
+    barrier::waiter node_;
+    phase phase_ = phase::init;  // owned by the polling side
+    bool leader_ = false;
+
+    bool poll_waiting(context& cx) noexcept {
+        if (node_.released_.load(std::memory_order_acquire)) {
+            phase_ = phase::done;
+            return true;
+        }
+        waker old;  // dropped after the lock is released
+        std::lock_guard lock(b_->mutex_);
+        if (node_.released_.load(std::memory_order_relaxed)) {
+            phase_ = phase::done;
+            return true;
+        }
+        if (!node_.waker_.will_wake(cx.waker())) old = std::exchange(node_.waker_, cx.waker().clone());
+        return false;
+    }
+};
+
+inline barrier::wait_operation barrier::wait() noexcept { return wait_operation(this); }
+
+}  // namespace corio::sync
