@@ -513,4 +513,32 @@ TEST(mpsc, zero_capacity_is_rejected) {
     EXPECT_THROW((void)corio::mpsc::channel<int>(0), std::invalid_argument);
 }
 
+corio::task<std::string> send_timeout_cases() {
+    using namespace std::chrono_literals;
+    auto [tx, rx] = corio::mpsc::channel<std::string>(1);
+    // Capacity free: sends at once.
+    auto r1 = co_await tx.send_timeout(std::string("a"), 1s);
+    if (!r1) co_return "send_timeout with capacity failed";
+    // Full: times out, hands the value back, and holds no place in the capacity queue.
+    auto r2 = co_await tx.send_timeout(std::string("b"), 5ms);
+    if (r2 || !r2.error().is_timeout() || r2.error().value != "b") co_return "full channel did not time out with the value";
+    if (fmt::format("{}", r2.error()) != "timed out waiting on send operation") co_return "wrong error text";
+    auto a = rx.try_recv();
+    if (!a || *a != "a") co_return "queued value lost";
+    auto r3 = co_await tx.send_timeout(std::string("c"), 1s);
+    if (!r3) co_return "send_timeout after a receive failed";
+    auto c = rx.try_recv();
+    if (!c || *c != "c") co_return "value sent after the timeout is wrong";
+    // Closed: fails at once with the value.
+    rx.close();
+    auto r4 = co_await tx.send_timeout(std::string("d"), 1s);
+    if (r4 || !r4.error().is_closed() || r4.error().value != "d") co_return "closed channel did not hand the value back";
+    co_return "";
+}
+
+TEST(mpsc, send_timeout_times_out_sends_or_fails_closed_and_returns_the_value) {
+    corio::runtime rt({.worker_threads = 2});
+    EXPECT_EQ(rt.block_on(send_timeout_cases()), "");
+}
+
 }  // namespace

@@ -56,6 +56,7 @@
 #include <corio/channels/mpsc/error.hpp>
 #include <corio/result.hpp>
 #include <corio/runtime/leaf.hpp>
+#include <corio/runtime/time.hpp>
 #include <corio/runtime/waker.hpp>
 
 #include <cassert>
@@ -290,6 +291,49 @@ public:
     send_operation send(T value) noexcept(std::is_nothrow_move_constructible_v<T>) {
         assert(chan_ && "mpsc sender: send on an empty sender");
         return send_operation(chan_, std::move(value));
+    }
+
+    /// `co_await tx.send_timeout(v, d)`: send(v), giving up after `d`. Yields
+    /// send_timeout_error<T> (timeout or closed) with v handed back. Cancel safe, like send().
+    class [[nodiscard]] send_timeout_operation : public leaf_awaiter<send_timeout_operation> {
+    public:
+        send_timeout_operation(detail::chan<T>* c, T&& v, std::chrono::nanoseconds d)
+            : send_(c, std::move(v)), deadline_(corio::sleep(d)) {}
+        send_timeout_operation(const send_timeout_operation&) = delete;
+        send_timeout_operation& operator=(const send_timeout_operation&) = delete;
+
+        bool poll(context& cx) noexcept override {
+            if (send_.poll(cx)) return true;
+            if (!deadline_.poll_deadline(cx)) return false;
+            timed_out_ = true;
+            return true;
+        }
+
+        result<void, send_timeout_error<T>> await_resume() {
+            using error = send_timeout_error<T>;
+            if (timed_out_) {
+                // take_value() also leaves the capacity queue, so nothing is sent later.
+                std::optional<T> v = send_.take_value();
+                return unexpected(error(error::kind::timeout, std::move(*v)));
+            }
+            auto r = send_.await_resume();
+            if (r) return {};
+            return unexpected(error(error::kind::closed, std::move(r.error().value)));
+        }
+
+        /// The value, if it was not sent (as send_operation::take_value).
+        std::optional<T> take_value() noexcept { return send_.take_value(); }
+
+    private:
+        send_operation send_;
+        time::sleep_operation deadline_;
+        bool timed_out_ = false;
+    };
+
+    template <class Rep, class Period>
+    send_timeout_operation send_timeout(T value, std::chrono::duration<Rep, Period> d) {
+        assert(chan_ && "mpsc sender: send_timeout on an empty sender");
+        return send_timeout_operation(chan_, std::move(value), std::chrono::duration_cast<std::chrono::nanoseconds>(d));
     }
 
     /// Queues v if there is capacity now; never waits.

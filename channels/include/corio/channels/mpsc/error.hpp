@@ -46,6 +46,32 @@ constexpr std::string_view to_string(const try_send_error<T>& e) noexcept {
     return e.is_full() ? "no available capacity" : "channel closed";
 }
 
+/// send_timeout failed: the deadline passed before capacity was free, or the channel is closed.
+/// The value comes back to the caller either way.
+template <class T>
+class send_timeout_error {
+public:
+    enum class kind { timeout, closed };
+
+    send_timeout_error(kind k, T v) noexcept(std::is_nothrow_move_constructible_v<T>) : kind_(k), value(std::move(v)) {}
+
+    kind what_kind() const noexcept { return kind_; }
+    bool is_timeout() const noexcept { return kind_ == kind::timeout; }
+    bool is_closed() const noexcept { return kind_ == kind::closed; }
+    T into_inner() && noexcept(std::is_nothrow_move_constructible_v<T>) { return std::move(value); }
+
+private:
+    kind kind_;
+
+public:
+    T value;
+};
+
+template <class T>
+constexpr std::string_view to_string(const send_timeout_error<T>& e) noexcept {
+    return e.is_timeout() ? "timed out waiting on send operation" : "channel closed";
+}
+
 enum class try_recv_error { empty, closed };
 enum class reserve_error { closed };
 enum class try_reserve_error { full, closed };
@@ -64,6 +90,14 @@ template <class T>
 struct fmt::formatter<corio::mpsc::try_send_error<T>> : fmt::formatter<std::string_view> {
     template <class FormatContext>
     auto format(const corio::mpsc::try_send_error<T>& e, FormatContext& ctx) const {
+        return fmt::formatter<std::string_view>::format(to_string(e), ctx);
+    }
+};
+
+template <class T>
+struct fmt::formatter<corio::mpsc::send_timeout_error<T>> : fmt::formatter<std::string_view> {
+    template <class FormatContext>
+    auto format(const corio::mpsc::send_timeout_error<T>& e, FormatContext& ctx) const {
         return fmt::formatter<std::string_view>::format(to_string(e), ctx);
     }
 };
