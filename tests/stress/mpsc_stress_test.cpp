@@ -328,4 +328,53 @@ TEST(mpsc_stress, aborted_waiting_sender_passes_its_slot_to_the_next) {
     }
 }
 
+// --- metrics under contention: the counters account for every attempt ----------------------
+
+corio::task<void> produce_counted(corio::mpsc::sender<std::uint64_t> tx, std::uint64_t n, std::atomic<std::uint64_t>* ok,
+                                  std::atomic<std::uint64_t>* failed) {
+    for (std::uint64_t i = 0; i < n; ++i) {
+        // Alternate waiting sends and try_sends, so that both counting paths race.
+        if (i % 2) {
+            auto r = co_await tx.send(i);
+            (r ? ok : failed)->fetch_add(1, std::memory_order_relaxed);
+        } else {
+            auto r = tx.try_send(i);
+            (r ? ok : failed)->fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+}
+
+corio::task<std::uint64_t> consume_counted(corio::mpsc::receiver<std::uint64_t> rx, std::uint64_t close_after) {
+    std::uint64_t got = 0;
+    while (auto v = co_await rx.recv()) {
+        if (++got == close_after) rx.close();  // senders fail from here; queued values still drain
+    }
+    co_return got;
+}
+
+TEST(mpsc_stress, metrics_account_for_every_send_under_contention) {
+    const std::size_t rounds = iterations(200, 20);
+    constexpr std::uint64_t producers = 4, per = 2000;
+    hang_guard guard("metrics", nullptr);
+    corio::runtime rt({.worker_threads = 2});
+    for (std::size_t r = 0; r < rounds; ++r) {
+        auto [tx, rx] = corio::mpsc::channel<std::uint64_t>(4, corio::with_metrics);
+        std::atomic<std::uint64_t> ok{0}, failed{0};
+        auto consumer = rt.spawn(consume_counted(std::move(rx), producers * per / 2));
+        std::vector<corio::join_handle<void>> hs;
+        for (std::uint64_t p = 0; p < producers; ++p) hs.push_back(rt.spawn(produce_counted(tx, per, &ok, &failed)));
+        for (auto& h : hs) ASSERT_TRUE(h.blocking_join().has_value());
+        const auto m = tx.metrics();
+        { auto gone = std::move(tx); }
+        const std::uint64_t got = consumer.blocking_join().value();
+        ASSERT_TRUE(m.has_value());
+        EXPECT_EQ(ok.load() + failed.load(), producers * per);
+        EXPECT_EQ(m->sent, ok.load()) << "round " << r;
+        EXPECT_EQ(m->dropped, failed.load()) << "round " << r;
+        EXPECT_EQ(got, ok.load()) << "round " << r;  // every accepted message was received
+        EXPECT_LE(m->high_water, 4u);
+        EXPECT_GE(m->high_water, 1u);
+    }
+}
+
 }  // namespace

@@ -39,6 +39,7 @@
 #include <corio/channels/detail/rw_lock.hpp>
 #include <corio/channels/detail/waiter_list.hpp>
 #include <corio/channels/error.hpp>
+#include <corio/channels/metrics.hpp>
 #include <corio/result.hpp>
 #include <corio/runtime/leaf.hpp>
 #include <corio/runtime/waker.hpp>
@@ -168,7 +169,7 @@ enum class broadcast_status { ok, empty, closed, lagged };
 template <class T>
 class broadcast_shared {
 public:
-    explicit broadcast_shared(std::size_t len) : len_(len), mask_(len - 1) {
+    broadcast_shared(std::size_t len, const channel_options& opts) : len_(len), mask_(len - 1), metrics_(opts) {
         // Lifetime: storage_ is a plain allocation with room to align the slots by hand, and the
         // slots are constructed in it here and destroyed in the destructor. Not `new slot[len]`:
         // glibc serves an over-aligned request this large with a fresh mmap every time (its
@@ -198,6 +199,20 @@ public:
     broadcast_tail tail_;  // guarded by tail_mutex_
     // Senders alive. acq_rel: the last one closes the channel under tail_mutex_, which orders it.
     std::atomic<std::size_t> num_tx_{1};
+    // Metrics (metrics.hpp); null tests when off. tail_mirror_ copies tail_.pos (written under
+    // tail_mutex_, relaxed, only when metrics are on) so that a receiver can sample its backlog
+    // for high_water without taking the tail lock.
+    const metrics_slot metrics_;
+    std::atomic<std::uint64_t> tail_mirror_{0};
+
+    // Metrics: a receiver got the value at position `pos`.
+    void count_received(std::uint64_t pos) const noexcept {
+        if (auto* c = metrics_.get()) [[unlikely]] {
+            c->on_received();
+            const std::uint64_t tail = tail_mirror_.load(std::memory_order_relaxed);
+            if (tail > pos) c->observe_len(tail - pos);
+        }
+    }
 
     // Lifetime: one reference per handle. acq_rel: whoever frees the state sees every write made
     // under the other references.
@@ -218,8 +233,15 @@ public:
     std::size_t send(U& value) {
         std::unique_lock lock(tail_mutex_);
         const std::size_t rem = tail_.rx_cnt;
-        if (rem == 0) return 0;
+        if (rem == 0) {
+            metrics_.dropped();
+            return 0;
+        }
         const std::uint64_t pos = tail_.pos++;
+        if (auto* c = metrics_.get()) [[unlikely]] {
+            c->on_sent();
+            tail_mirror_.store(tail_.pos, std::memory_order_relaxed);
+        }
         broadcast_slot<T>& slot = buffer_[pos & mask_];
         {
             std::unique_lock slot_lock(slot.lock_);
@@ -318,7 +340,7 @@ template <class T>
 class receiver;
 
 template <class T>
-std::pair<sender<T>, receiver<T>> channel(std::size_t capacity);
+std::pair<sender<T>, receiver<T>> channel(std::size_t capacity, const channel_options& opts = {});
 
 /// The sending half. Copyable; the channel closes when the last sender is destroyed.
 template <class T>
@@ -371,8 +393,13 @@ public:
 
     bool same_channel(const sender& o) const noexcept { return shared_ == o.shared_; }
 
+    /// The channel's counters, if it was made `with_metrics` (corio/channels/metrics.hpp).
+    std::optional<channel_metrics> metrics() const noexcept {
+        return shared_ ? shared_->metrics_.snapshot() : std::nullopt;
+    }
+
 private:
-    friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t capacity);
+    friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t capacity, const channel_options& opts);
     explicit sender(detail::broadcast_shared<T>* s) noexcept : shared_(s) {}
 
     void retain() noexcept {
@@ -443,12 +470,16 @@ public:
                 case detail::broadcast_status::ok:
                     try {
                         out_.emplace(*slot->val_);
+                        sh->count_received(rx_->next_ - 1);
                     } catch (...) {
                         error_ = std::current_exception();
                     }
                     detail::broadcast_shared<T>::release_slot(*slot, guard);
                     return true;
-                case detail::broadcast_status::lagged: out_.emplace(unexpected(recv_error::lagged(missed))); return true;
+                case detail::broadcast_status::lagged:
+                    sh->metrics_.lagged(missed);
+                    out_.emplace(unexpected(recv_error::lagged(missed)));
+                    return true;
                 case detail::broadcast_status::closed: out_.emplace(unexpected(recv_error::closed())); return true;
                 default: return false;
             }
@@ -482,9 +513,13 @@ public:
                     std::shared_lock<detail::rw_lock>* g;
                     ~release_on_exit() { detail::broadcast_shared<T>::release_slot(*s, *g); }
                 } rel{slot, &guard};
-                return result<T, try_recv_error>(*slot->val_);
+                result<T, try_recv_error> r(*slot->val_);
+                shared_->count_received(next_ - 1);
+                return r;
             }
-            case detail::broadcast_status::lagged: return unexpected(try_recv_error::lagged(missed));
+            case detail::broadcast_status::lagged:
+                shared_->metrics_.lagged(missed);
+                return unexpected(try_recv_error::lagged(missed));
             case detail::broadcast_status::closed: return unexpected(try_recv_error::closed());
             default: return unexpected(try_recv_error::empty());
         }
@@ -513,6 +548,11 @@ public:
     }
     bool is_empty() const noexcept { return len() == 0; }
 
+    /// The channel's counters, if it was made `with_metrics` (corio/channels/metrics.hpp).
+    std::optional<channel_metrics> metrics() const noexcept {
+        return shared_ ? shared_->metrics_.snapshot() : std::nullopt;
+    }
+
     std::size_t receiver_count() const noexcept {
         if (!shared_) return 0;
         std::lock_guard lock(shared_->tail_mutex_);
@@ -521,7 +561,7 @@ public:
 
 private:
     friend class sender<T>;
-    friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t capacity);
+    friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t capacity, const channel_options& opts);
     receiver(detail::broadcast_shared<T>* s, std::uint64_t next) noexcept : shared_(s), next_(next) {}
 
     // Tokio's Drop for Receiver: leave the count, then read past every unread slot so that
@@ -553,13 +593,14 @@ private:
 
 /// Creates a channel whose receivers each hold up to `capacity` (rounded up to a power of two)
 /// unread values. Throws std::invalid_argument if capacity is 0 or too large.
+/// `opts`: e.g. corio::with_metrics to count (corio/channels/metrics.hpp).
 template <class T>
-std::pair<sender<T>, receiver<T>> channel(std::size_t capacity) {
+std::pair<sender<T>, receiver<T>> channel(std::size_t capacity, const channel_options& opts) {
     static_assert(std::is_copy_constructible_v<T>, "broadcast values are copied to each receiver");
     if (capacity == 0) throw std::invalid_argument("corio::broadcast::channel: capacity must be > 0");
     if (capacity > (std::size_t{1} << (sizeof(std::size_t) * 8 - 2)))
         throw std::invalid_argument("corio::broadcast::channel: capacity too large");
-    auto* s = new detail::broadcast_shared<T>(std::bit_ceil(capacity));
+    auto* s = new detail::broadcast_shared<T>(std::bit_ceil(capacity), opts);
     return {sender<T>(s), receiver<T>(s, 0)};
 }
 

@@ -84,9 +84,9 @@ template <class T>
 class permit;
 
 template <class T>
-std::pair<sender<T>, receiver<T>> channel(std::size_t capacity);
+std::pair<sender<T>, receiver<T>> channel(std::size_t capacity, const channel_options& opts = {});
 template <class T>
-std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel();
+std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel(const channel_options& opts = {});
 
 namespace detail {
 
@@ -130,6 +130,11 @@ public:
     bool same_channel(const sender_base& o) const noexcept { return chan_ == o.chan_; }
     /// Identifies the channel (for same_channel between different handle kinds).
     const void* channel_id() const noexcept { return chan_; }
+
+    /// The channel's counters, if it was made `with_metrics` (corio/channels/metrics.hpp).
+    std::optional<channel_metrics> metrics() const noexcept {
+        return chan_ ? chan_->metrics().snapshot() : std::nullopt;
+    }
     /// Strong senders alive (this one included).
     std::size_t strong_count() const noexcept { return chan_ ? chan_->sender_count() : 0; }
 
@@ -156,6 +161,12 @@ public:
     closed_operation closed() noexcept {
         assert(chan_ && "mpsc sender: closed() on an empty sender");
         return closed_operation(chan_);
+    }
+
+    /// Blocking twin of closed(), for plain threads. Precondition: not on a runtime worker.
+    void blocking_closed() {
+        closed_operation op = closed();
+        ::corio::detail::blocking_poll(op);
     }
 
 protected:
@@ -267,6 +278,7 @@ public:
 
         result<void, send_error<T>> await_resume() {
             if (value_) {
+                chan_->metrics().dropped();
                 send_error<T> err(std::move(*value_));
                 value_.reset();
                 return unexpected(std::move(err));
@@ -281,6 +293,8 @@ public:
             return std::exchange(value_, std::nullopt);
         }
         std::optional<T> into_value() noexcept { return take_value(); }
+
+        detail::chan<T>* channel() const noexcept { return chan_; }
 
     private:
         detail::chan<T>* chan_;
@@ -314,6 +328,7 @@ public:
             if (timed_out_) {
                 // take_value() also leaves the capacity queue, so nothing is sent later.
                 std::optional<T> v = send_.take_value();
+                send_.channel()->metrics().dropped();
                 return unexpected(error(error::kind::timeout, std::move(*v)));
             }
             auto r = send_.await_resume();
@@ -344,8 +359,11 @@ public:
                 chan_->push(std::move(value));
                 return {};
             case detail::batch_semaphore::try_result::closed:
+                chan_->metrics().dropped();
                 return unexpected(try_send_error<T>::closed(std::move(value)));
-            default: return unexpected(try_send_error<T>::full(std::move(value)));
+            default:
+                chan_->metrics().dropped();
+                return unexpected(try_send_error<T>::full(std::move(value)));
         }
     }
 
@@ -402,6 +420,13 @@ public:
         return op.await_resume();
     }
 
+    /// Blocking twin of reserve(), for plain threads. Precondition: not on a runtime worker.
+    result<permit<T>, reserve_error> blocking_reserve() {
+        reserve_operation op(chan_);
+        ::corio::detail::blocking_poll(op);
+        return op.await_resume();
+    }
+
     /// Free capacity now (slots neither queued nor reserved).
     std::size_t capacity() const noexcept { return chan_ ? chan_->semaphore().available_permits() : 0; }
     /// The capacity the channel was created with.
@@ -412,7 +437,7 @@ public:
     weak_sender<T> downgrade() const noexcept { return weak_sender<T>(chan_); }
 
 private:
-    friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t);
+    friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t, const channel_options&);
     friend class weak_sender<T>;
     explicit sender(detail::chan<T>* c) noexcept : base(c) {}
 };
@@ -429,7 +454,10 @@ public:
     /// Queues v, or hands it back if the receiver is gone or closed. Never waits.
     result<void, send_error<T>> send(T value) {
         assert(chan_ && "mpsc unbounded_sender: send on an empty sender");
-        if (!chan_->try_inc_unbounded()) return unexpected(send_error<T>(std::move(value)));
+        if (!chan_->try_inc_unbounded()) {
+            chan_->metrics().dropped();
+            return unexpected(send_error<T>(std::move(value)));
+        }
         chan_->push(std::move(value));
         return {};
     }
@@ -437,7 +465,7 @@ public:
     weak_unbounded_sender<T> downgrade() const noexcept { return weak_unbounded_sender<T>(chan_); }
 
 private:
-    friend std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel<T>();
+    friend std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel<T>(const channel_options&);
     friend class weak_unbounded_sender<T>;
     explicit unbounded_sender(detail::chan<T>* c) noexcept : base(c) {}
 };
@@ -567,6 +595,13 @@ public:
         return op.await_resume();
     }
 
+    /// Blocking twin of recv_many(), for plain threads. Precondition: not on a runtime worker.
+    std::size_t blocking_recv_many(std::vector<T>& buf, std::size_t limit) {
+        recv_many_operation op(this, &buf, limit);
+        ::corio::detail::blocking_poll(op);
+        return op.await_resume();
+    }
+
     /// Closes the channel for the senders (sends fail, closed() completes) while keeping what is
     /// queued, and what is sent with permits reserved before the close, for receiving.
     void close() noexcept {
@@ -577,6 +612,10 @@ public:
     bool is_closed() const noexcept { return !chan_ || chan_->rx_closed() || chan_->sender_count() == 0; }
     /// Messages queued or being sent (for a bounded channel: slots in use, reserved ones included).
     std::size_t len() const noexcept { return chan_ ? chan_->len() : 0; }
+    /// The channel's counters, if it was made `with_metrics` (corio/channels/metrics.hpp).
+    std::optional<channel_metrics> metrics() const noexcept {
+        return chan_ ? chan_->metrics().snapshot() : std::nullopt;
+    }
     bool is_empty() const noexcept { return len() == 0; }
     /// Bounded: free capacity now; unbounded: max_capacity().
     std::size_t capacity() const noexcept {
@@ -591,8 +630,8 @@ public:
     }
 
 private:
-    friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t);
-    friend std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel<T>();
+    friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t, const channel_options&);
+    friend std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel<T>(const channel_options&);
     explicit receiver(detail::chan<T>* c) noexcept : chan_(c) {}
 
     void drop() noexcept {
@@ -664,18 +703,19 @@ private:
 
 /// A bounded channel with room for `capacity` values. Precondition: capacity > 0 (throws
 /// std::invalid_argument otherwise, as Tokio panics).
+/// `opts`: e.g. corio::with_metrics to count (corio/channels/metrics.hpp).
 template <class T>
-std::pair<sender<T>, receiver<T>> channel(std::size_t capacity) {
+std::pair<sender<T>, receiver<T>> channel(std::size_t capacity, const channel_options& opts) {
     if (capacity == 0 || capacity > detail::batch_semaphore::max_permits)
         throw std::invalid_argument("corio::mpsc::channel: capacity must be in 1..max_permits");
-    auto* c = new detail::chan<T>(true, capacity);
+    auto* c = new detail::chan<T>(true, capacity, opts);
     return {sender<T>(c), receiver<T>(c)};
 }
 
 /// A channel without capacity limit: sends never wait (memory is the limit).
 template <class T>
-std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel() {
-    auto* c = new detail::chan<T>(false, std::numeric_limits<std::size_t>::max());
+std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel(const channel_options& opts) {
+    auto* c = new detail::chan<T>(false, std::numeric_limits<std::size_t>::max(), opts);
     return {unbounded_sender<T>(c), receiver<T>(c)};
 }
 

@@ -215,6 +215,12 @@ public:
     };
     [[nodiscard]] closed_operation closed() noexcept { return closed_operation(this); }
 
+    /// Blocking twin of closed(), for plain threads (not on a runtime worker).
+    void blocking_closed() {
+        closed_operation op(this);
+        ::corio::detail::blocking_poll(op);
+    }
+
 private:
     friend std::pair<sender<T>, receiver<T>> channel<T>();
     explicit sender(detail::oneshot_shared<T>* s) noexcept : shared_(s) {}

@@ -40,6 +40,7 @@
 #include <corio/channels/detail/rw_lock.hpp>
 #include <corio/channels/detail/waiter_list.hpp>
 #include <corio/channels/error.hpp>
+#include <corio/channels/metrics.hpp>
 #include <corio/result.hpp>
 #include <corio/runtime/leaf.hpp>
 #include <corio/runtime/waker.hpp>
@@ -176,7 +177,7 @@ template <class T>
 class watch_shared {
 public:
     template <class U>
-    explicit watch_shared(U&& initial) : value_(std::forward<U>(initial)) {}
+    watch_shared(U&& initial, const channel_options& opts) : value_(std::forward<U>(initial)), metrics_(opts) {}
 
     mutable rw_lock value_mutex_;
     T value_;  // guarded by value_mutex_ (exclusive: the sender; shared: borrows)
@@ -186,6 +187,19 @@ public:
     std::atomic<std::size_t> rx_count_{1};
     watch_notify_list notify_rx_;  // changed() / wait_for() waiters; notified by send and close
     watch_notify_list notify_tx_;  // closed() waiters; notified when rx_count_ reaches 0
+    const metrics_slot metrics_;   // metrics.hpp; null tests when off
+
+    // Metrics: a receiver moved from version `seen` to `v` (v != seen). Versions in between
+    // were coalesced away: counted as lagged (by design for watch; a measure of coalescing).
+    void count_observed(std::uint64_t seen, std::uint64_t v) const noexcept {
+        if (auto* c = metrics_.get()) [[unlikely]] {
+            c->on_received();
+            if (v > seen) {
+                const std::uint64_t steps = (v - seen) / watch_state::version_step;
+                if (steps > 1) c->on_lagged(steps - 1);
+            }
+        }
+    }
 
     // Lifetime: one reference per handle (sender, each receiver). acq_rel: whoever frees the
     // state sees every write made under the other references.
@@ -208,7 +222,7 @@ template <class T>
 class receiver;
 
 template <class T>
-std::pair<sender<T>, receiver<T>> channel(T initial);
+std::pair<sender<T>, receiver<T>> channel(T initial, const channel_options& opts = {});
 
 /// A read guard on the value: a shared lock. Do not hold it across a co_await (header comment).
 template <class T>
@@ -260,7 +274,10 @@ public:
     /// Precondition (all sender operations): the sender is non-empty.
     result<void, send_error<T>> send(T value) {
         assert(shared_);
-        if (receiver_count() == 0) return unexpected(send_error<T>(std::move(value)));
+        if (receiver_count() == 0) {
+            shared_->metrics_.dropped();
+            return unexpected(send_error<T>(std::move(value)));
+        }
         (void)send_replace(std::move(value));
         return {};
     }
@@ -295,6 +312,7 @@ public:
             // Under the exclusive lock, so a shared borrower reads a matching value and version.
             shared_->state_.increment_version();
         }
+        shared_->metrics_.sent();
         // Unlocked first: a woken receiver borrows at once.
         shared_->notify_rx_.notify_waiters();
         return true;
@@ -305,6 +323,11 @@ public:
         assert(shared_);
         std::shared_lock lock(shared_->value_mutex_);
         return ref<T>(std::move(lock), &shared_->value_, false);
+    }
+
+    /// The channel's counters, if it was made `with_metrics` (corio/channels/metrics.hpp).
+    std::optional<channel_metrics> metrics() const noexcept {
+        return shared_ ? shared_->metrics_.snapshot() : std::nullopt;
     }
 
     /// True when there are no receivers (a send would fail).
@@ -349,8 +372,14 @@ public:
     };
     [[nodiscard]] closed_operation closed() noexcept { return closed_operation(this); }
 
+    /// Blocking twin of closed(), for plain threads (not on a runtime worker).
+    void blocking_closed() {
+        closed_operation op(this);
+        ::corio::detail::blocking_poll(op);
+    }
+
 private:
-    friend std::pair<sender<T>, receiver<T>> channel<T>(T initial);
+    friend std::pair<sender<T>, receiver<T>> channel<T>(T initial, const channel_options& opts);
     explicit sender(detail::watch_shared<T>* s) noexcept : shared_(s) {}
 
     void drop() noexcept {
@@ -409,6 +438,7 @@ public:
         // Under the shared lock the version belongs to the value (watch_state Access rule).
         const std::uint64_t v = detail::watch_state::version(shared_->state_.load());
         const bool changed = v != version_;
+        if (changed) shared_->count_observed(version_, v);
         version_ = v;
         return ref<T>(std::move(lock), &shared_->value_, changed);
     }
@@ -464,6 +494,7 @@ public:
             if (v == rx_->version_ && !detail::watch_state::is_closed(s)) return check_result::pending;
             if (!cx.poll_budget()) return check_result::budget_spent;
             if (v != rx_->version_) {
+                rx_->shared_->count_observed(rx_->version_, v);
                 rx_->version_ = v;
                 out_.emplace();
             } else {
@@ -523,6 +554,7 @@ public:
                         checked_ = true;
                         checked_version_ = v;
                         const bool changed = v != rx_->version_;
+                        if (changed) sh->count_observed(rx_->version_, v);
                         rx_->version_ = v;
                         try {
                             if (pred_(std::as_const(sh->value_))) {
@@ -570,12 +602,25 @@ public:
         return wait_for_operation<std::decay_t<Pred>>(this, std::forward<Pred>(pred));
     }
 
+    /// Blocking twin of wait_for(), for plain threads (not on a runtime worker).
+    template <class Pred>
+    result<ref<T>, recv_error> blocking_wait_for(Pred&& pred) {
+        wait_for_operation<std::decay_t<Pred>> op(this, std::forward<Pred>(pred));
+        ::corio::detail::blocking_poll(op);
+        return op.await_resume();
+    }
+
     /// True if both receive from the same channel.
     bool same_channel(const receiver& o) const noexcept { return shared_ == o.shared_; }
 
+    /// The channel's counters, if it was made `with_metrics` (corio/channels/metrics.hpp).
+    std::optional<channel_metrics> metrics() const noexcept {
+        return shared_ ? shared_->metrics_.snapshot() : std::nullopt;
+    }
+
 private:
     friend class sender<T>;
-    friend std::pair<sender<T>, receiver<T>> channel<T>(T initial);
+    friend std::pair<sender<T>, receiver<T>> channel<T>(T initial, const channel_options& opts);
     receiver(detail::watch_shared<T>* s, std::uint64_t version) noexcept : shared_(s), version_(version) {}
 
     void retain() noexcept {
@@ -597,9 +642,10 @@ private:
 };
 
 /// Creates a channel holding `initial` (version 0, which the returned receiver has seen).
+/// `opts`: e.g. corio::with_metrics to count (corio/channels/metrics.hpp).
 template <class T>
-std::pair<sender<T>, receiver<T>> channel(T initial) {
-    auto* s = new detail::watch_shared<T>(std::move(initial));
+std::pair<sender<T>, receiver<T>> channel(T initial, const channel_options& opts) {
+    auto* s = new detail::watch_shared<T>(std::move(initial), opts);
     return {sender<T>(s), receiver<T>(s, 0)};
 }
 

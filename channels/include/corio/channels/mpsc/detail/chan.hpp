@@ -4,6 +4,7 @@
 #pragma once
 
 #include <corio/channels/detail/batch_semaphore.hpp>
+#include <corio/channels/metrics.hpp>
 #include <corio/channels/mpsc/detail/atomic_waker.hpp>
 #include <corio/channels/mpsc/detail/block_list.hpp>
 #include <corio/runtime/waker.hpp>
@@ -29,9 +30,9 @@ struct closed_waiter {
 template <class T>
 class chan {
 public:
-    chan(bool bounded, std::size_t capacity)
+    chan(bool bounded, std::size_t capacity, const channel_options& opts = {})
         : first_(new block<T>(0)), tx_(first_), sem_(bounded ? capacity : 0), max_capacity_(capacity),
-          bounded_(bounded), rx_(first_) {}
+          bounded_(bounded), metrics_(opts), rx_(first_) {}
     chan(const chan&) = delete;
     chan& operator=(const chan&) = delete;
 
@@ -122,8 +123,12 @@ public:
     template <class U>
     void push(U&& v) {
         tx_.push(std::forward<U>(v));
+        metrics_.sent_with_len([this] { return len(); });
         rx_waker_.wake();
     }
+
+    /// Metrics (metrics.hpp): null tests when the channel was made without them.
+    const metrics_slot& metrics() const noexcept { return metrics_; }
 
     /// A reserved permit was dropped unused.
     void return_permit() noexcept {
@@ -135,8 +140,15 @@ public:
     // ---- receiver side (one receiver; fields it owns) -------------------------------------
 
     peek_result peek() noexcept { return rx_.peek(tx_); }
-    T take() noexcept { return rx_.take(); }
-    void discard() noexcept { rx_.discard(); }
+    T take() noexcept {
+        metrics_.received();
+        return rx_.take();
+    }
+    // A queued value destroyed unreceived (the receiver went away).
+    void discard() noexcept {
+        metrics_.dropped();
+        rx_.discard();
+    }
     void register_rx(waker_ref w) noexcept { rx_waker_.register_by_ref(w); }
     bool rx_closed() const noexcept { return rx_closed_; }
     /// A slot is claimed but not yet readable: a push is in progress.
@@ -220,6 +232,7 @@ private:
     alignas(64) std::atomic<std::size_t> unbounded_state_{0};
     const std::size_t max_capacity_;
     const bool bounded_;
+    const metrics_slot metrics_;  // set at construction; read by both sides
 
     // Owned by the receiver.
     alignas(64) list_rx<T> rx_;
