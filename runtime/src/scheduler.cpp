@@ -11,6 +11,9 @@
 
 namespace corio::detail {
 
+// The io reactor (io_uring, or epoll) is each worker's inner driver: io/src/reactor/reactor.hpp.
+std::unique_ptr<driver> make_io_driver(const void* worker_key, bool current_thread);
+
 namespace {
 
 thread_local worker* t_current_worker = nullptr;
@@ -37,7 +40,7 @@ private:
 // --- worker -------------------------------------------------------------------------------
 
 worker::worker(scheduler& s, std::size_t index)
-    : sched_(s), index_(index), parker_(std::make_unique<time_driver>(s.time_, std::make_unique<thread_driver>())),
+    : sched_(s), index_(index), parker_(std::make_unique<time_driver>(s.time_, make_io_driver(this, s.current_thread_))),
       rng_(static_cast<std::uint32_t>(0x9E3779B9u * (index + 1))) {}
 
 std::uint32_t worker::next_random() noexcept {
@@ -69,11 +72,14 @@ bool worker::tick_once(const std::atomic<std::uint32_t>* stop) {
         // Maintenance: let the driver process timers and io without blocking, so they are not
         // starved by a worker that always has tasks.
         parker_.get_driver().park(std::chrono::nanoseconds(0));
+        flush_deferred();
     }
     if (task_header* t = next_task()) {
         run_task(t);
         return true;
     }
+    // Out of local work: tasks that yielded run now, before we steal or park.
+    if (flush_deferred()) return true;
     if (task_header* t = steal_work()) {
         run_task(t);
         return true;
@@ -138,9 +144,30 @@ void worker::run_task(task_header* t) noexcept {
     }
 }
 
+bool worker::flush_deferred() noexcept {
+    if (!deferred_head_) return false;
+    task_header* t = std::exchange(deferred_head_, nullptr);
+    deferred_tail_ = nullptr;
+    while (t) {
+        task_header* next = std::exchange(t->queue_next_, nullptr);
+        run_queue_.push_back(t, sched_.inject_);
+        t = next;
+    }
+    // Other workers may take some of them now.
+    sched_.notify_parked();
+    return true;
+}
+
 void worker::schedule_local(task_header* t, bool is_yield) noexcept {
     bool should_notify;
-    if (is_yield || sched_.opts_.disable_lifo_slot) {
+    if (is_yield) {
+        t->queue_next_ = nullptr;
+        if (deferred_tail_) deferred_tail_->queue_next_ = t;
+        else deferred_head_ = t;
+        deferred_tail_ = t;
+        return;
+    }
+    if (sched_.opts_.disable_lifo_slot) {
         run_queue_.push_back(t, sched_.inject_);
         should_notify = true;
     } else {
@@ -152,7 +179,7 @@ void worker::schedule_local(task_header* t, bool is_yield) noexcept {
 }
 
 void worker::park(const std::atomic<std::uint32_t>* stop) {
-    if (lifo_slot_ || run_queue_.has_tasks()) return;
+    if (lifo_slot_ || run_queue_.has_tasks() || deferred_head_) return;
     // Tasks of ours that completed elsewhere: free them before sleeping (local_owned.hpp rule 2).
     owned_.drain_remote();
     const bool last_searcher = sched_.idle_.transition_worker_to_parked(index_, is_searching_);
@@ -184,6 +211,12 @@ bool worker::transition_from_parked(const std::atomic<std::uint32_t>* stop) {
 }
 
 void worker::drain_for_shutdown() noexcept {
+    for (task_header* t = std::exchange(deferred_head_, nullptr); t;) {
+        task_header* next = std::exchange(t->queue_next_, nullptr);
+        t->drop_notification();
+        t = next;
+    }
+    deferred_tail_ = nullptr;
     if (task_header* t = std::exchange(lifo_slot_, nullptr)) t->drop_notification();
     while (task_header* t = run_queue_.pop()) t->drop_notification();
 }

@@ -92,8 +92,16 @@ public:
     unsigned budget_ = 0;
     std::int64_t task_refs_ = 0;  // tasks spawned minus freed on this worker (scheduler::refs_)
     std::uint32_t rng_;
+    // Tasks that yielded (a wake of the running task itself: yield_now, a spent coop budget),
+    // Tokio's `defer`: they wait here, FIFO through queue_next_, not in the run queue, until this
+    // worker runs out of local work or reaches a maintenance tick. A yielding producer thus lets
+    // the tasks it woke run first on this worker, and another worker cannot steal the producer
+    // away meanwhile and turn a hand-off into a cross-core ping-pong (watch_updates).
+    task_header* deferred_head_ = nullptr;
+    task_header* deferred_tail_ = nullptr;
 
 private:
+    bool flush_deferred() noexcept;  // moves deferred tasks to the back of the run queue
     bool tick_once(const std::atomic<std::uint32_t>* stop);
     task_header* next_task() noexcept;
     task_header* next_local_task() noexcept;

@@ -179,15 +179,19 @@ public:
     template <class U>
     watch_shared(U&& initial, const channel_options& opts) : value_(std::forward<U>(initial)), metrics_(opts) {}
 
-    mutable rw_lock value_mutex_;
+    // Layout: three groups on their own cache lines. The value line (lock, value, version) moves
+    // between sender and receivers on every send/borrow; the waiter list line is written by each
+    // receiver that parks; rx_count_ and the rest are read-mostly. Sharing a line would make the
+    // sender's rx_count_ check miss each time a receiver parks (watch_updates workload).
+    alignas(64) mutable rw_lock value_mutex_;
     T value_;  // guarded by value_mutex_ (exclusive: the sender; shared: borrows)
     watch_state state_;
+    alignas(64) watch_notify_list notify_rx_;  // changed() / wait_for() waiters; notified by send and close
     // Receivers alive. seq_cst: a receiver's decrement and a closed() waiter form the Dekker pair
     // of watch_notify_list with notify_tx_ (the condition is "count == 0").
-    std::atomic<std::size_t> rx_count_{1};
-    watch_notify_list notify_rx_;  // changed() / wait_for() waiters; notified by send and close
-    watch_notify_list notify_tx_;  // closed() waiters; notified when rx_count_ reaches 0
+    alignas(64) std::atomic<std::size_t> rx_count_{1};
     const metrics_slot metrics_;   // metrics.hpp; null tests when off
+    watch_notify_list notify_tx_;  // closed() waiters; notified when rx_count_ reaches 0
 
     // Metrics: a receiver moved from version `seen` to `v` (v != seen). Versions in between
     // were coalesced away: counted as lagged (by design for watch; a measure of coalescing).
