@@ -1,7 +1,10 @@
 // corio/runtime/yield_now.hpp — let other tasks run.
 //
-// `co_await corio::yield_now();` puts the calling task at the back of its worker's run queue
-// (never the LIFO slot), so every task queued before it runs first.
+// `co_await corio::yield_now();` lets every other task of this worker run first: the task is
+// deferred (Tokio's `defer`) until its worker has run out of local work or reaches its next
+// maintenance tick (every event_interval polls), then goes to the back of the run queue. A
+// deferred task cannot be stolen by another worker meanwhile, so a producer that yields to the
+// consumers it woke lets them run on this worker instead of racing them from another core.
 //
 // Cancel safety: trivially cancel safe; it holds nothing.
 #pragma once
