@@ -22,3 +22,12 @@
 #include <corio/channels/sync/mutex.hpp>
 #include <corio/channels/sync/notify.hpp>
 #include <corio/channels/sync/rw_lock.hpp>
+#include <corio/runtime/select.hpp>
+#include <corio/runtime/join.hpp>
+#include <corio/io/error.hpp>
+#include <corio/io/stream_ops.hpp>
+#include <corio/net/socket_addr.hpp>
+#include <corio/net/tcp_listener.hpp>
+#include <corio/net/tcp_stream.hpp>
+#include <corio/net/udp_socket.hpp>
+#include <corio/signal/signal.hpp>

@@ -175,7 +175,10 @@ private:
     static constexpr std::size_t has_waiters_bit = 2;
     static constexpr unsigned permit_shift = 2;
 
-    alignas(64) std::atomic<std::size_t> word_;
+    // Not over-aligned on purpose: semaphores, mutexes and rw_locks live in coroutine frames,
+    // and g++ 12 does not honour a frame member's alignment above 16 (UBSan: misaligned address).
+    // Owners that need it on its own cache line (mpsc's chan, heap-allocated) align the member.
+    std::atomic<std::size_t> word_;
     std::mutex mutex_;
     // Guarded by mutex_: the waiter list, oldest at head_.
     acquirer* head_ = nullptr;

@@ -14,7 +14,7 @@
 // blocks on a lock held by a suspended task can deadlock the runtime.
 //
 // Fairness: lock() waiters are served first come, first served (a semaphore with one permit,
-//   detail::batch_semaphore); try_lock() never barges past a queued waiter.
+//   ::corio::detail::batch_semaphore); try_lock() never barges past a queued waiter.
 // Cancel safety: `co_await m.lock()` is cancel safe: abandoned while queued (select, timeout,
 //   abort), it leaves the queue, and if the lock had just been handed to it, it is passed on to
 //   the next waiter (or released). Its place in the queue is lost.

@@ -5,7 +5,7 @@
 //     { auto r = co_await cfg.read();  use(r->field); }     // shared, up to max_reads at once
 //     { auto w = co_await cfg.write(); w->field = 2; }      // exclusive
 //
-// Built like Tokio's: a semaphore (detail::batch_semaphore) with max_reads permits; a reader
+// Built like Tokio's: a semaphore (::corio::detail::batch_semaphore) with max_reads permits; a reader
 // takes one, a writer takes all of them. The semaphore is FIFO: a queued writer holds back every
 // reader that arrives after it (a writer is never starved by a stream of readers), and the
 // readers queued behind a writer all get in together once it leaves.

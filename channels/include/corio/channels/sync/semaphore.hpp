@@ -115,7 +115,7 @@ private:
 
 class semaphore {
 public:
-    static constexpr std::size_t max_permits = detail::batch_semaphore::max_permits;
+    static constexpr std::size_t max_permits = ::corio::detail::batch_semaphore::max_permits;
 
     explicit semaphore(std::size_t permits) noexcept : sem_(permits) {}
     semaphore(const semaphore&) = delete;
@@ -138,9 +138,9 @@ public:
         bool poll(context& cx) noexcept override {
             if (!cx.poll_budget()) return false;
             switch (acq_.poll(cx.waker())) {
-                case detail::batch_semaphore::poll_result::pending: return false;
-                case detail::batch_semaphore::poll_result::acquired: ok_ = true; return true;
-                case detail::batch_semaphore::poll_result::closed: ok_ = false; return true;
+                case ::corio::detail::batch_semaphore::poll_result::pending: return false;
+                case ::corio::detail::batch_semaphore::poll_result::acquired: ok_ = true; return true;
+                case ::corio::detail::batch_semaphore::poll_result::closed: ok_ = false; return true;
             }
             return false;
         }
@@ -151,7 +151,7 @@ public:
 
     private:
         semaphore* sem_;
-        detail::batch_semaphore::acquirer acq_;
+        ::corio::detail::batch_semaphore::acquirer acq_;
         bool ok_ = false;
     };
 
@@ -166,9 +166,9 @@ public:
         bool poll(context& cx) noexcept override {
             if (!cx.poll_budget()) return false;
             switch (acq_.poll(cx.waker())) {
-                case detail::batch_semaphore::poll_result::pending: return false;
-                case detail::batch_semaphore::poll_result::acquired: ok_ = true; return true;
-                case detail::batch_semaphore::poll_result::closed: ok_ = false; return true;
+                case ::corio::detail::batch_semaphore::poll_result::pending: return false;
+                case ::corio::detail::batch_semaphore::poll_result::acquired: ok_ = true; return true;
+                case ::corio::detail::batch_semaphore::poll_result::closed: ok_ = false; return true;
             }
             return false;
         }
@@ -179,7 +179,7 @@ public:
 
     private:
         std::shared_ptr<semaphore> sem_;  // declared before acq_: the node is destroyed first
-        detail::batch_semaphore::acquirer acq_;
+        ::corio::detail::batch_semaphore::acquirer acq_;
         bool ok_ = false;
     };
 
@@ -198,16 +198,16 @@ public:
     result<semaphore_permit, try_acquire_error> try_acquire() noexcept { return try_acquire_many(1); }
     result<semaphore_permit, try_acquire_error> try_acquire_many(std::size_t n) noexcept {
         switch (sem_.try_acquire(n)) {
-            case detail::batch_semaphore::try_result::acquired: return semaphore_permit(this, n);
-            case detail::batch_semaphore::try_result::closed: return unexpected(try_acquire_error::closed);
+            case ::corio::detail::batch_semaphore::try_result::acquired: return semaphore_permit(this, n);
+            case ::corio::detail::batch_semaphore::try_result::closed: return unexpected(try_acquire_error::closed);
             default: return unexpected(try_acquire_error::no_permits);
         }
     }
     static result<owned_semaphore_permit, try_acquire_error> try_acquire_owned(std::shared_ptr<semaphore> s,
                                                                               std::size_t n = 1) noexcept {
         switch (s->sem_.try_acquire(n)) {
-            case detail::batch_semaphore::try_result::acquired: return owned_semaphore_permit(std::move(s), n);
-            case detail::batch_semaphore::try_result::closed: return unexpected(try_acquire_error::closed);
+            case ::corio::detail::batch_semaphore::try_result::acquired: return owned_semaphore_permit(std::move(s), n);
+            case ::corio::detail::batch_semaphore::try_result::closed: return unexpected(try_acquire_error::closed);
             default: return unexpected(try_acquire_error::no_permits);
         }
     }
@@ -220,7 +220,7 @@ public:
     }
 
 private:
-    detail::batch_semaphore sem_;
+    ::corio::detail::batch_semaphore sem_;
 };
 
 inline void semaphore_permit::release() noexcept {

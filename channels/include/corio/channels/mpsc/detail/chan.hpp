@@ -228,7 +228,7 @@ private:
     alignas(64) atomic_waker rx_waker_;
     alignas(64) std::atomic<std::size_t> tx_count_{1};
     std::atomic<std::size_t> refs_{2};
-    batch_semaphore sem_;  // bounded only
+    alignas(64) batch_semaphore sem_;  // bounded only; heap-allocated, so the alignment holds
     alignas(64) std::atomic<std::size_t> unbounded_state_{0};
     const std::size_t max_capacity_;
     const bool bounded_;

@@ -1,0 +1,29 @@
+// corio/io/error.hpp — io errors that are not an errno.
+//
+// Every io operation reports failure as a std::error_code: system errors (the kernel's errno,
+// from a syscall or a negative CQE result) in std::system_category(), and the few conditions
+// below in corio::io::io_category(). Compare with std::errc values or these enumerators:
+//     if (r.error() == std::errc::connection_refused) ...
+//     if (r.error() == corio::io::error::unexpected_eof) ...
+#pragma once
+
+#include <string>
+#include <system_error>
+#include <type_traits>
+
+namespace corio::io {
+
+enum class error {
+    unexpected_eof = 1,  // read_exact: the peer closed before the buffer was full
+    write_zero = 2,      // write_all: the socket accepted 0 bytes
+    no_runtime = 3,      // an io operation was polled outside a corio runtime worker
+};
+
+const std::error_category& io_category() noexcept;
+
+inline std::error_code make_error_code(error e) noexcept { return {static_cast<int>(e), io_category()}; }
+
+}  // namespace corio::io
+
+template <>
+struct std::is_error_code_enum<corio::io::error> : std::true_type {};

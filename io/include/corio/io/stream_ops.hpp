@@ -1,0 +1,192 @@
+// corio/io/stream_ops.hpp — the read and write awaiters shared by every byte stream (tcp_stream,
+// its halves, unix_stream). You get them from the stream's methods, never build them yourself:
+//
+//     auto n = co_await stream.read(buf);          // result<size_t, error_code>; 0 = EOF
+//     auto r = co_await stream.read_exact(buf);    // fills buf, or error::unexpected_eof
+//     auto w = co_await stream.write(bytes);       // result<size_t, error_code>; may be partial
+//     auto a = co_await stream.write_all(bytes);   // all of it, or an error
+//
+// Cancel safety:
+//   read        cancel safe. An awaiter destroyed while pending (task aborted, timeout elapsed,
+//               select branch lost) cancels the kernel operation; bytes it received anyway are
+//               kept by the stream and returned by the next read, in order. The caller's buffer
+//               is never written after the awaiter is gone (io_uring reads land in a buffer the
+//               stream owns and are copied out).
+//   read_exact  not cancel safe: bytes already copied into the buffer are the caller's; a
+//               cancelled read_exact may have consumed part of the stream.
+//   write(_all) not cancel safe: a cancelled write may have sent some or all of its bytes. The
+//               kernel never reads the caller's buffer after the awaiter is gone (io_uring writes
+//               send from a copy).
+// Thread safety: one reader and one writer at a time per stream (they may be two tasks, via
+//   split halves). Awaiters are pinned: neither copyable nor movable.
+// Resumption: the task is woken by the reactor of the worker that submitted the operation; it
+//   runs wherever the scheduler puts it.
+#pragma once
+
+#include <corio/io/detail/io_source.hpp>
+#include <corio/io/error.hpp>
+#include <corio/result.hpp>
+#include <corio/runtime/leaf.hpp>
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <system_error>
+
+namespace corio::io {
+
+namespace detail {
+inline std::error_code to_error_code(int err) noexcept {
+    if (err == -1) return make_error_code(error::no_runtime);
+    return {err, std::system_category()};
+}
+}  // namespace detail
+
+using io_result = result<std::size_t, std::error_code>;
+
+/// `co_await` yields io_result: bytes read (at least 1), 0 at end of stream, or the error.
+class [[nodiscard]] read_operation : public leaf_awaiter<read_operation> {
+public:
+    read_operation(corio::detail::io::io_source* s, std::span<std::byte> buf) noexcept : s_(s), buf_(buf) {}
+    read_operation(const read_operation&) = delete;
+    read_operation& operator=(const read_operation&) = delete;
+    ~read_operation() {
+        if (pending_) corio::detail::io::cancel_read(s_);
+    }
+
+    bool poll(context& cx) noexcept override {
+        r_ = corio::detail::io::poll_read(s_, cx, buf_.data(), buf_.size());
+        pending_ = !r_.ready;
+        return r_.ready;
+    }
+    io_result await_resume() const noexcept {
+        if (r_.err) return unexpected(detail::to_error_code(r_.err));
+        return static_cast<std::size_t>(r_.value);
+    }
+
+private:
+    corio::detail::io::io_source* s_;
+    std::span<std::byte> buf_;
+    corio::detail::io::io_poll r_;
+    bool pending_ = false;
+};
+
+/// `co_await` yields io_result: buf.size() once the buffer is full; error::unexpected_eof if the
+/// stream ended first (the bytes read so far are in the buffer), or the read error.
+class [[nodiscard]] read_exact_operation : public leaf_awaiter<read_exact_operation> {
+public:
+    read_exact_operation(corio::detail::io::io_source* s, std::span<std::byte> buf) noexcept : s_(s), buf_(buf) {}
+    read_exact_operation(const read_exact_operation&) = delete;
+    read_exact_operation& operator=(const read_exact_operation&) = delete;
+    ~read_exact_operation() {
+        if (pending_) corio::detail::io::cancel_read(s_);
+    }
+
+    bool poll(context& cx) noexcept override {
+        while (filled_ < buf_.size()) {
+            const auto r = corio::detail::io::poll_read(s_, cx, buf_.data() + filled_, buf_.size() - filled_);
+            pending_ = !r.ready;
+            if (!r.ready) return false;
+            if (r.err) {
+                err_ = detail::to_error_code(r.err);
+                return true;
+            }
+            if (r.value == 0) {
+                err_ = make_error_code(error::unexpected_eof);
+                return true;
+            }
+            filled_ += static_cast<std::size_t>(r.value);
+        }
+        return true;
+    }
+    io_result await_resume() const noexcept {
+        if (err_) return unexpected(err_);
+        return filled_;
+    }
+    std::size_t filled() const noexcept { return filled_; }
+
+private:
+    corio::detail::io::io_source* s_;
+    std::span<std::byte> buf_;
+    std::size_t filled_ = 0;
+    std::error_code err_;
+    bool pending_ = false;
+};
+
+/// `co_await` yields io_result: bytes written (possibly fewer than given), or the error.
+/// Vectored: the bytes of every iovec, in order (a write_vectored takes the whole array).
+class [[nodiscard]] write_operation : public leaf_awaiter<write_operation> {
+public:
+    write_operation(corio::detail::io::io_source* s, std::span<const std::byte> buf) noexcept
+        : s_(s), one_{const_cast<std::byte*>(buf.data()), buf.size()}, iov_(&one_), iovcnt_(1) {}
+    write_operation(corio::detail::io::io_source* s, std::span<const ::iovec> iov) noexcept
+        : s_(s), iov_(iov.data()), iovcnt_(iov.size()) {}
+    write_operation(const write_operation&) = delete;
+    write_operation& operator=(const write_operation&) = delete;
+    ~write_operation() {
+        if (ticket_) corio::detail::io::cancel_write(s_, ticket_);
+    }
+
+    bool poll(context& cx) noexcept override {
+        r_ = corio::detail::io::poll_write(s_, cx, iov_, iovcnt_, ticket_);
+        return r_.ready;
+    }
+    io_result await_resume() const noexcept {
+        if (r_.err) return unexpected(detail::to_error_code(r_.err));
+        return static_cast<std::size_t>(r_.value);
+    }
+
+private:
+    corio::detail::io::io_source* s_;
+    ::iovec one_{};
+    const ::iovec* iov_;
+    std::size_t iovcnt_;
+    std::uint64_t ticket_ = 0;
+    corio::detail::io::io_poll r_;
+};
+
+/// `co_await` yields io_result: buf.size() once everything was written, error::write_zero if the
+/// socket took 0 bytes, or the write error (written() says how far it got).
+class [[nodiscard]] write_all_operation : public leaf_awaiter<write_all_operation> {
+public:
+    write_all_operation(corio::detail::io::io_source* s, std::span<const std::byte> buf) noexcept : s_(s), buf_(buf) {}
+    write_all_operation(const write_all_operation&) = delete;
+    write_all_operation& operator=(const write_all_operation&) = delete;
+    ~write_all_operation() {
+        if (ticket_) corio::detail::io::cancel_write(s_, ticket_);
+    }
+
+    bool poll(context& cx) noexcept override {
+        while (written_ < buf_.size()) {
+            ::iovec v{const_cast<std::byte*>(buf_.data() + written_), buf_.size() - written_};
+            const auto r = corio::detail::io::poll_write(s_, cx, &v, 1, ticket_);
+            if (!r.ready) return false;
+            if (r.err) {
+                err_ = detail::to_error_code(r.err);
+                return true;
+            }
+            if (r.value == 0) {
+                err_ = make_error_code(error::write_zero);
+                return true;
+            }
+            written_ += static_cast<std::size_t>(r.value);
+        }
+        return true;
+    }
+    io_result await_resume() const noexcept {
+        if (err_) return unexpected(err_);
+        return written_;
+    }
+    std::size_t written() const noexcept { return written_; }
+
+private:
+    corio::detail::io::io_source* s_;
+    std::span<const std::byte> buf_;
+    std::size_t written_ = 0;
+    std::uint64_t ticket_ = 0;
+    std::error_code err_;
+};
+
+}  // namespace corio::io

@@ -1,0 +1,56 @@
+// corio/net/socket_addr.hpp — an IPv4 or IPv6 socket address (Tokio's std::net::SocketAddr).
+//
+//     auto a = corio::net::socket_addr::parse("127.0.0.1:8080");   // result<socket_addr, error_code>
+//     auto b = corio::net::socket_addr::parse("[::1]:0");          // IPv6 in brackets
+//     auto c = corio::net::socket_addr::ipv4_loopback(0);
+//     fmt: a->to_string() == "127.0.0.1:8080"
+//
+// Parsing takes numeric addresses only ("host:port" with a literal IP); names go through
+// corio::net::resolve() (not yet available: see docs/io.md). Errors: std::errc::invalid_argument.
+#pragma once
+
+#include <corio/result.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace corio::net {
+
+class socket_addr {
+public:
+    socket_addr() noexcept;  // 0.0.0.0:0
+
+    static result<socket_addr, std::error_code> parse(std::string_view host_port);
+    /// A literal IP and a port.
+    static result<socket_addr, std::error_code> from_ip(std::string_view ip, std::uint16_t port);
+    static socket_addr ipv4_loopback(std::uint16_t port) noexcept;
+    static socket_addr ipv6_loopback(std::uint16_t port) noexcept;
+    static socket_addr ipv4_any(std::uint16_t port) noexcept;
+    /// From what accept/getsockname filled in (AF_INET or AF_INET6; anything else: invalid).
+    static socket_addr from_native(const ::sockaddr* sa, ::socklen_t len) noexcept;
+
+    bool is_ipv4() const noexcept { return storage_.ss_family == AF_INET; }
+    bool is_ipv6() const noexcept { return storage_.ss_family == AF_INET6; }
+    std::uint16_t port() const noexcept;
+    void set_port(std::uint16_t port) noexcept;
+    std::string ip_string() const;
+    /// "1.2.3.4:80" or "[::1]:80".
+    std::string to_string() const;
+
+    const ::sockaddr* native() const noexcept { return reinterpret_cast<const ::sockaddr*>(&storage_); }
+    ::socklen_t native_len() const noexcept { return len_; }
+    int family() const noexcept { return storage_.ss_family; }
+
+    friend bool operator==(const socket_addr& a, const socket_addr& b) noexcept;
+
+private:
+    ::sockaddr_storage storage_{};
+    ::socklen_t len_ = 0;
+};
+
+}  // namespace corio::net

@@ -1,0 +1,94 @@
+#include "epoll_driver.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <system_error>
+
+namespace corio::detail::io {
+
+epoll_driver::epoll_driver(const void* worker_key) : reactor(backend_kind::epoll) {
+    epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) throw std::system_error(errno, std::system_category(), "creating epoll");
+    eventfd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (eventfd_ < 0) {
+        const int e = errno;
+        ::close(epfd_);
+        throw std::system_error(e, std::system_category(), "creating the epoll wake eventfd");
+    }
+    ::epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;  // the wake tag
+    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, eventfd_, &ev);
+    register_for(worker_key);
+}
+
+epoll_driver::~epoll_driver() {
+    unregister();
+    free_released();
+    ::close(eventfd_);
+    ::close(epfd_);
+}
+
+int epoll_driver::add(int fd, scheduled_io* s) noexcept {
+    ::epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = s;
+    return ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
+}
+
+void epoll_driver::remove(int fd, scheduled_io* s) noexcept {
+    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    std::lock_guard lock(release_mutex_);
+    released_.push_back(s);
+    has_released_.store(true, std::memory_order_relaxed);
+}
+
+void epoll_driver::free_released() noexcept {
+    if (!has_released_.load(std::memory_order_relaxed)) return;
+    std::vector<scheduled_io*> v;
+    {
+        std::lock_guard lock(release_mutex_);
+        v.swap(released_);
+        has_released_.store(false, std::memory_order_relaxed);
+    }
+    // Lifetime: each was removed from the epoll set before it was queued, and this thread has
+    // finished dispatching every event array returned so far, so nothing points at them.
+    for (scheduled_io* s : v) delete s;
+}
+
+void epoll_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
+    free_released();
+    std::array<::epoll_event, 256> evs;
+    ::timespec ts{};
+    const ::timespec* tsp = nullptr;
+    if (timeout) {
+        const auto ns = timeout->count() > 0 ? timeout->count() : 0;
+        ts.tv_sec = ns / 1'000'000'000;
+        ts.tv_nsec = ns % 1'000'000'000;
+        tsp = &ts;
+    }
+    const int n = ::epoll_pwait2(epfd_, evs.data(), static_cast<int>(evs.size()), tsp, nullptr);
+    for (int i = 0; i < n; ++i) {
+        auto* s = static_cast<scheduled_io*>(evs[i].data.ptr);
+        const std::uint32_t e = evs[i].events;
+        if (!s) {
+            std::uint64_t v;
+            while (::read(eventfd_, &v, sizeof v) > 0) {
+            }
+            continue;
+        }
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) s->reader_.wake();
+        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) s->writer_.wake();
+    }
+}
+
+void epoll_driver::unpark() noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(eventfd_, &one, sizeof one);
+}
+
+}  // namespace corio::detail::io

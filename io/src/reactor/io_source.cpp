@@ -1,0 +1,470 @@
+// io_source: per-descriptor reactor state and the backend-specific halves of every io operation.
+//
+// io_uring (completion-based) sides:
+//   inflight_  the operation this side waits for. It may have been started by an awaiter that
+//              was destroyed since (cancel requested): the next operation on the side first
+//              waits for its CQE, so results are consumed in submission order and never lost.
+//   carry_     read side: a completed recv's buffer whose bytes were not all delivered yet
+//              (the caller asked for fewer, or its awaiter was destroyed before it saw them).
+//              Every read is served from here first. Reads therefore go through the cell's
+//              own buffer and are copied out: the kernel never writes into caller memory.
+//   ticket     write side: which awaiter owns inflight_'s result. A write whose awaiter was
+//              destroyed gets ticket 0; its result is dropped when the next write waits it out.
+//              Writes copy the caller's bytes into the cell first (the kernel never reads caller
+//              memory after the awaiter is gone).
+// Threading: a side is touched only by the task using it (one at a time); the cell's done_ flag
+//   is the hand-off with the ring's thread. The destructor runs after the last reference drops
+//   (acq_rel refcount), so it sees both sides' final state.
+#include "epoll_driver.hpp"
+#include "reactor.hpp"
+#include "uring_driver.hpp"
+
+#include <corio/io/detail/io_source.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace corio::detail::io {
+
+namespace {
+constexpr std::size_t min_read = 4096;
+constexpr std::size_t max_read = 64 * 1024;
+constexpr std::size_t max_write = 256 * 1024;
+}  // namespace
+
+struct io_side {
+    uring_op* inflight = nullptr;     // a reference
+    std::uint64_t inflight_ticket = 0;
+    std::uint64_t next_ticket = 0;
+    uring_op* carry = nullptr;        // a reference (read side)
+    std::size_t carry_off = 0;
+    std::size_t carry_len = 0;
+    uring_op* spare = nullptr;        // a consumed cell kept for reuse
+
+    void recycle(uring_op* op) noexcept {
+        if (!spare && op->reusable()) {
+            op->reset_for_reuse();
+            spare = op;
+        } else {
+            op->release();
+        }
+    }
+    uring_op* take(uring_op::kind k) {
+        if (spare && spare->kind_ == k) return std::exchange(spare, nullptr);
+        return new uring_op(k);
+    }
+    void teardown() noexcept {
+        if (inflight) {
+            if (inflight->ring_) inflight->ring_->cancel(inflight);
+            inflight->release();
+        }
+        if (carry) carry->release();
+        if (spare) spare->release();
+        inflight = carry = spare = nullptr;
+    }
+};
+
+class io_source {
+public:
+    explicit io_source(int fd) noexcept : fd_(fd) {}
+    ~io_source() {
+        rd_.teardown();
+        wr_.teardown();
+        if (scheduled_io* s = sio_.load(std::memory_order_acquire)) s->owner_->remove(fd_, s);
+        if (fd_ >= 0) ::close(fd_);
+    }
+
+    // Relaxed increment: a reference is only made from a live one. Acq_rel decrement: the
+    // thread that destroys sees both sides' writes.
+    std::atomic<std::uint32_t> refs_{1};
+    const int fd_;
+    io_side rd_;
+    io_side wr_;
+    // epoll: set once (CAS) by the first poll; owner_ is the worker's epoll the fd is in.
+    std::atomic<scheduled_io*> sio_{nullptr};
+};
+
+io_source* source_adopt(int fd) { return new io_source(fd); }
+void source_retain(io_source* s) noexcept { s->refs_.fetch_add(1, std::memory_order_relaxed); }
+void source_release(io_source* s) noexcept {
+    if (s->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete s;
+}
+int source_fd(const io_source* s) noexcept { return s->fd_; }
+
+namespace {
+
+constexpr io_poll pending{};
+io_poll ready_value(std::int64_t v) noexcept { return {true, v, 0}; }
+io_poll ready_error(int err) noexcept { return {true, 0, err}; }
+constexpr int no_runtime = -1;
+
+// Waits for side.inflight: true when done (registering the waker otherwise).
+bool wait_done(uring_op* op, context& cx) noexcept {
+    if (op->is_done()) return true;
+    op->waker_.register_by_ref(cx.waker());
+    return op->is_done();
+}
+
+// --- epoll ------------------------------------------------------------------------------------
+
+scheduled_io* registration(io_source* s, reactor* r, int& err) noexcept {
+    scheduled_io* cur = s->sio_.load(std::memory_order_acquire);
+    if (cur) return cur;
+    auto* ep = static_cast<epoll_driver*>(r);
+    auto* fresh = new (std::nothrow) scheduled_io;
+    if (!fresh) {
+        err = ENOMEM;
+        return nullptr;
+    }
+    fresh->owner_ = ep;
+    // Acq_rel: publishes owner_ to other sides; a loser adopts the winner's (not yet added: the
+    // ADD reports current readiness as an edge, so the loser's registered waker still fires).
+    if (!s->sio_.compare_exchange_strong(cur, fresh, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        delete fresh;
+        return cur;
+    }
+    if (int e = ep->add(s->fd_, fresh); e != 0) {
+        err = e;  // stays installed (removal is harmless); the caller reports the error
+        return nullptr;
+    }
+    return fresh;
+}
+
+// Runs `attempt` (a non-blocking syscall returning >= 0 or -1/errno); on EAGAIN registers `slot`
+// and tries once more. Register-then-retry cannot lose an edge.
+template <class F>
+io_poll readiness_op(io_source* s, reactor* r, context& cx, bool write_side, F attempt) noexcept {
+    for (int round = 0;; ++round) {
+        std::int64_t n;
+        do {
+            n = attempt();
+        } while (n < 0 && errno == EINTR);
+        if (n >= 0) return ready_value(n);
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return ready_error(errno);
+        if (round == 1) return pending;
+        int err = 0;
+        scheduled_io* sio = registration(s, r, err);
+        if (!sio) return ready_error(err);
+        (write_side ? sio->writer_ : sio->reader_).register_by_ref(cx.waker());
+    }
+}
+
+}  // namespace
+
+// --- read -------------------------------------------------------------------------------------
+
+io_poll poll_read(io_source* s, context& cx, std::byte* buf, std::size_t len) noexcept {
+    if (len == 0) return ready_value(0);
+    if (!cx.poll_budget()) return pending;
+    reactor* r = current_reactor();
+    io_side& rd = s->rd_;
+    for (;;) {
+        if (rd.carry_len) {
+            const std::size_t n = std::min(len, rd.carry_len);
+            std::memcpy(buf, rd.carry->buf_.get() + rd.carry_off, n);
+            rd.carry_off += n;
+            rd.carry_len -= n;
+            if (rd.carry_len == 0) rd.recycle(std::exchange(rd.carry, nullptr));
+            return ready_value(static_cast<std::int64_t>(n));
+        }
+        if (uring_op* op = rd.inflight) {
+            if (!wait_done(op, cx)) return pending;
+            rd.inflight = nullptr;
+            const int res = op->res_;
+            if (res > 0) {
+                rd.carry = op;
+                rd.carry_off = 0;
+                rd.carry_len = static_cast<std::size_t>(res);
+                continue;
+            }
+            rd.recycle(op);
+            if (res == 0) return ready_value(0);  // EOF
+            if (res == -ECANCELED || res == -EINTR) continue;  // a cancelled read that got nothing
+            return ready_error(-res);
+        }
+        if (!r) return ready_error(no_runtime);
+        if (r->kind() == backend_kind::epoll) {
+            return readiness_op(s, r, cx, false, [&] { return ::recv(s->fd_, buf, len, MSG_DONTWAIT); });
+        }
+        auto* ring = static_cast<uring_driver*>(r);
+        uring_op* op = rd.take(uring_op::kind::recv);
+        op->ensure_capacity(std::clamp(len, min_read, max_read));
+        ::io_uring_sqe* sqe = ring->start(op);
+        if (!sqe) {
+            op->release();
+            return ready_error(EBUSY);
+        }
+        ::io_uring_prep_recv(sqe, s->fd_, op->buf_.get(), std::clamp(len, min_read, op->cap_), 0);
+        rd.inflight = op;
+        op->waker_.register_by_ref(cx.waker());
+        return pending;
+    }
+}
+
+void cancel_read(io_source* s) noexcept {
+    if (uring_op* op = s->rd_.inflight; op && op->ring_) op->ring_->cancel(op);
+}
+
+// --- write ------------------------------------------------------------------------------------
+
+namespace {
+// Waits out the write side's in-flight op. Returns true with `mine` set to its result if it was
+// `ticket`'s; true with mine unset if the side is free; false if pending.
+bool settle_write(io_side& wr, context& cx, std::uint64_t& ticket, io_poll& mine) noexcept {
+    while (uring_op* op = wr.inflight) {
+        if (!wait_done(op, cx)) return false;
+        wr.inflight = nullptr;
+        const std::uint64_t owner = std::exchange(wr.inflight_ticket, 0);
+        const int res = op->res_;
+        wr.recycle(op);
+        if (ticket != 0 && owner == ticket) {
+            ticket = 0;
+            mine = res >= 0 ? ready_value(res) : ready_error(-res);
+            return true;
+        }
+        // An abandoned write's result: its caller is gone (writes are not cancel safe).
+    }
+    return true;
+}
+}  // namespace
+
+io_poll poll_write(io_source* s, context& cx, const ::iovec* iov, std::size_t iovcnt, std::uint64_t& ticket) noexcept {
+    if (!cx.poll_budget()) return pending;
+    io_side& wr = s->wr_;
+    io_poll mine;
+    if (!settle_write(wr, cx, ticket, mine)) return pending;
+    if (mine.ready) return mine;
+    ticket = 0;
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
+    if (total == 0) return ready_value(0);
+    reactor* r = current_reactor();
+    if (!r) return ready_error(no_runtime);
+    if (r->kind() == backend_kind::epoll) {
+        return readiness_op(s, r, cx, true, [&] {
+            ::msghdr m{};
+            m.msg_iov = const_cast<::iovec*>(iov);
+            m.msg_iovlen = std::min<std::size_t>(iovcnt, IOV_MAX);
+            return ::sendmsg(s->fd_, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+        });
+    }
+    auto* ring = static_cast<uring_driver*>(r);
+    const std::size_t n = std::min(total, max_write);
+    uring_op* op = wr.take(uring_op::kind::send);
+    op->ensure_capacity(n);
+    std::size_t copied = 0;
+    for (std::size_t i = 0; i < iovcnt && copied < n; ++i) {
+        const std::size_t c = std::min(iov[i].iov_len, n - copied);
+        std::memcpy(op->buf_.get() + copied, iov[i].iov_base, c);
+        copied += c;
+    }
+    ::io_uring_sqe* sqe = ring->start(op);
+    if (!sqe) {
+        op->release();
+        return ready_error(EBUSY);
+    }
+    ::io_uring_prep_send(sqe, s->fd_, op->buf_.get(), n, MSG_NOSIGNAL);
+    wr.inflight = op;
+    ticket = wr.inflight_ticket = ++wr.next_ticket;
+    op->waker_.register_by_ref(cx.waker());
+    return pending;
+}
+
+void cancel_write(io_source* s, std::uint64_t ticket) noexcept {
+    io_side& wr = s->wr_;
+    if (ticket == 0 || wr.inflight_ticket != ticket) return;
+    wr.inflight_ticket = 0;  // abandoned: the next write drops its result
+    if (uring_op* op = wr.inflight; op && op->ring_) op->ring_->cancel(op);
+}
+
+// --- accept -----------------------------------------------------------------------------------
+
+io_poll poll_accept(io_source* s, context& cx, ::sockaddr_storage* addr, ::socklen_t* addrlen) noexcept {
+    if (!cx.poll_budget()) return pending;
+    io_side& rd = s->rd_;
+    for (;;) {
+        if (uring_op* op = rd.inflight) {
+            // Possibly an abandoned accept's: its connection goes to this caller, never leaks.
+            if (!wait_done(op, cx)) return pending;
+            rd.inflight = nullptr;
+            const int res = op->res_;
+            if (res >= 0) {
+                op->consumed_ = true;
+                const ::socklen_t n = std::min<::socklen_t>(op->addrlen_, *addrlen);
+                std::memcpy(addr, &op->addr_, n);
+                *addrlen = op->addrlen_;
+            }
+            rd.recycle(op);
+            if (res >= 0) return ready_value(res);
+            if (res == -ECANCELED || res == -EINTR) continue;
+            return ready_error(-res);
+        }
+        reactor* r = current_reactor();
+        if (!r) return ready_error(no_runtime);
+        if (r->kind() == backend_kind::epoll) {
+            return readiness_op(s, r, cx, false, [&] {
+                return ::accept4(s->fd_, reinterpret_cast<::sockaddr*>(addr), addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            });
+        }
+        auto* ring = static_cast<uring_driver*>(r);
+        uring_op* op = rd.take(uring_op::kind::accept);
+        op->addrlen_ = sizeof op->addr_;
+        ::io_uring_sqe* sqe = ring->start(op);
+        if (!sqe) {
+            op->release();
+            return ready_error(EBUSY);
+        }
+        ::io_uring_prep_accept(sqe, s->fd_, reinterpret_cast<::sockaddr*>(&op->addr_), &op->addrlen_,
+                               SOCK_NONBLOCK | SOCK_CLOEXEC);
+        rd.inflight = op;
+        op->waker_.register_by_ref(cx.waker());
+        return pending;
+    }
+}
+
+// --- connect ----------------------------------------------------------------------------------
+
+io_poll poll_connect(io_source* s, context& cx, const ::sockaddr* addr, ::socklen_t addrlen, bool& started) noexcept {
+    io_side& wr = s->wr_;
+    if (uring_op* op = wr.inflight) {
+        if (!wait_done(op, cx)) return pending;
+        wr.inflight = nullptr;
+        const int res = op->res_;
+        wr.recycle(op);
+        return res >= 0 ? ready_value(0) : ready_error(-res);
+    }
+    reactor* r = current_reactor();
+    if (!r) return ready_error(no_runtime);
+    if (r->kind() == backend_kind::epoll) {
+        if (!started) {
+            started = true;
+            if (::connect(s->fd_, addr, addrlen) == 0) return ready_value(0);
+            if (errno != EINPROGRESS && errno != EINTR) return ready_error(errno);
+        }
+        int err = 0;
+        scheduled_io* sio = registration(s, r, err);
+        if (!sio) return ready_error(err);
+        sio->writer_.register_by_ref(cx.waker());
+        ::pollfd p{s->fd_, POLLOUT, 0};
+        if (::poll(&p, 1, 0) <= 0 || p.revents == 0) return pending;
+        int so_err = 0;
+        ::socklen_t l = sizeof so_err;
+        if (::getsockopt(s->fd_, SOL_SOCKET, SO_ERROR, &so_err, &l) != 0) return ready_error(errno);
+        return so_err == 0 ? ready_value(0) : ready_error(so_err);
+    }
+    if (started) return ready_error(ECANCELED);  // defensive: our op vanished
+    auto* ring = static_cast<uring_driver*>(r);
+    uring_op* op = wr.take(uring_op::kind::connect);
+    std::memcpy(&op->addr_, addr, std::min<std::size_t>(addrlen, sizeof op->addr_));
+    op->addrlen_ = addrlen;
+    ::io_uring_sqe* sqe = ring->start(op);
+    if (!sqe) {
+        op->release();
+        return ready_error(EBUSY);
+    }
+    ::io_uring_prep_connect(sqe, s->fd_, reinterpret_cast<::sockaddr*>(&op->addr_), op->addrlen_);
+    wr.inflight = op;
+    started = true;
+    op->waker_.register_by_ref(cx.waker());
+    return pending;
+}
+
+// --- datagrams --------------------------------------------------------------------------------
+
+io_poll poll_recv_from(io_source* s, context& cx, std::byte* buf, std::size_t len, ::sockaddr_storage* from,
+                       ::socklen_t* fromlen) noexcept {
+    if (!cx.poll_budget()) return pending;
+    io_side& rd = s->rd_;
+    for (;;) {
+        if (uring_op* op = rd.inflight) {
+            // A datagram a cancelled recv_from received is delivered to this one (truncated to
+            // the caller's buffer, like recvfrom).
+            if (!wait_done(op, cx)) return pending;
+            rd.inflight = nullptr;
+            const int res = op->res_;
+            if (res >= 0) {
+                const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(res), len);
+                std::memcpy(buf, op->buf_.get(), n);
+                const ::socklen_t al = std::min<::socklen_t>(op->msg_.msg_namelen, *fromlen);
+                std::memcpy(from, &op->addr_, al);
+                *fromlen = op->msg_.msg_namelen;
+                rd.recycle(op);
+                return ready_value(static_cast<std::int64_t>(n));
+            }
+            rd.recycle(op);
+            if (res == -ECANCELED || res == -EINTR) continue;
+            return ready_error(-res);
+        }
+        reactor* r = current_reactor();
+        if (!r) return ready_error(no_runtime);
+        if (r->kind() == backend_kind::epoll) {
+            return readiness_op(s, r, cx, false, [&] {
+                return ::recvfrom(s->fd_, buf, len, MSG_DONTWAIT, reinterpret_cast<::sockaddr*>(from), fromlen);
+            });
+        }
+        auto* ring = static_cast<uring_driver*>(r);
+        uring_op* op = rd.take(uring_op::kind::recvmsg);
+        op->ensure_capacity(std::max<std::size_t>(len, 1));
+        op->iov_ = {op->buf_.get(), len};
+        op->msg_ = {};
+        op->msg_.msg_name = &op->addr_;
+        op->msg_.msg_namelen = sizeof op->addr_;
+        op->msg_.msg_iov = &op->iov_;
+        op->msg_.msg_iovlen = 1;
+        ::io_uring_sqe* sqe = ring->start(op);
+        if (!sqe) {
+            op->release();
+            return ready_error(EBUSY);
+        }
+        ::io_uring_prep_recvmsg(sqe, s->fd_, &op->msg_, 0);
+        rd.inflight = op;
+        op->waker_.register_by_ref(cx.waker());
+        return pending;
+    }
+}
+
+io_poll poll_send_to(io_source* s, context& cx, const std::byte* buf, std::size_t len, const ::sockaddr* to,
+                     ::socklen_t tolen, std::uint64_t& ticket) noexcept {
+    if (!cx.poll_budget()) return pending;
+    io_side& wr = s->wr_;
+    io_poll mine;
+    if (!settle_write(wr, cx, ticket, mine)) return pending;
+    if (mine.ready) return mine;
+    ticket = 0;
+    reactor* r = current_reactor();
+    if (!r) return ready_error(no_runtime);
+    if (r->kind() == backend_kind::epoll) {
+        return readiness_op(s, r, cx, true, [&] { return ::sendto(s->fd_, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, to, tolen); });
+    }
+    auto* ring = static_cast<uring_driver*>(r);
+    uring_op* op = wr.take(uring_op::kind::sendmsg);
+    op->ensure_capacity(std::max<std::size_t>(len, 1));
+    std::memcpy(op->buf_.get(), buf, len);
+    op->iov_ = {op->buf_.get(), len};
+    op->msg_ = {};
+    if (to) {
+        std::memcpy(&op->addr_, to, std::min<std::size_t>(tolen, sizeof op->addr_));
+        op->msg_.msg_name = &op->addr_;
+        op->msg_.msg_namelen = tolen;
+    }
+    op->msg_.msg_iov = &op->iov_;
+    op->msg_.msg_iovlen = 1;
+    ::io_uring_sqe* sqe = ring->start(op);
+    if (!sqe) {
+        op->release();
+        return ready_error(EBUSY);
+    }
+    ::io_uring_prep_sendmsg(sqe, s->fd_, &op->msg_, MSG_NOSIGNAL);
+    wr.inflight = op;
+    ticket = wr.inflight_ticket = ++wr.next_ticket;
+    op->waker_.register_by_ref(cx.waker());
+    return pending;
+}
+
+}  // namespace corio::detail::io

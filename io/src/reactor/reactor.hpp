@@ -1,0 +1,53 @@
+// reactor: the io driver a worker parks in (io_uring or epoll), and how an io operation finds
+// the one of the worker it runs on.
+//
+// Each worker's parker owns time_driver(wheel, reactor): the reactor is the inner driver that
+// actually blocks (docs/io.md has the diagram). One reactor per worker, created with the worker:
+//   - uring_driver: one ring per worker. Operations are submitted to the ring of the worker that
+//     polls them (no lock: only that worker's thread touches its submission queue); completions
+//     wake the task through its waker wherever it runs now.
+//   - epoll_driver: one epoll instance per worker; a descriptor is registered (edge-triggered)
+//     in the epoll of the worker that first waits on it, and that worker dispatches its readiness.
+// The backend is chosen once per process (backend()): CORIO_IO_BACKEND=epoll|io_uring forces
+// one; otherwise io_uring, unless a probe ring cannot be set up (EPERM under Docker's seccomp
+// profile, ENOSYS, io_uring_disabled...), in which case epoll, said once on stderr.
+#pragma once
+
+#include <corio/runtime/detail/driver.hpp>
+
+#include <memory>
+
+namespace corio::detail::io {
+
+enum class backend_kind { io_uring, epoll };
+
+// The process-wide backend (decided on first call, thread-safe).
+backend_kind backend() noexcept;
+
+class reactor : public driver {
+public:
+    explicit reactor(backend_kind k) noexcept : kind_(k) {}
+    backend_kind kind() const noexcept { return kind_; }
+
+protected:
+    // Registers `this` as the reactor of `worker_key` (current_reactor() finds it).
+    void register_for(const void* worker_key);
+    void unregister() noexcept;
+
+private:
+    const backend_kind kind_;
+    const void* worker_key_ = nullptr;
+};
+
+// The reactor of the worker whose thread is calling (a multi_thread worker, or the thread driving
+// a current_thread runtime in block_on), or null elsewhere.
+reactor* current_reactor() noexcept;
+
+}  // namespace corio::detail::io
+
+namespace corio::detail {
+// Called by the scheduler where it builds a worker's inner driver (runtime/src/scheduler.cpp).
+// `worker_key` identifies the worker (its address); `current_thread`: the runtime is the
+// current_thread flavour (its worker is driven by whichever thread calls block_on).
+std::unique_ptr<driver> make_io_driver(const void* worker_key, bool current_thread);
+}  // namespace corio::detail

@@ -1,0 +1,206 @@
+#include "uring_driver.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace corio::detail::io {
+
+namespace {
+constexpr unsigned sq_entries = 256;
+constexpr unsigned cq_entries = 4096;
+
+int setup_ring(::io_uring& ring, unsigned flags) noexcept {
+    ::io_uring_params p{};
+    p.flags = flags | IORING_SETUP_CQSIZE;
+    p.cq_entries = cq_entries;
+    return ::io_uring_queue_init_params(sq_entries, &ring, &p);
+}
+}  // namespace
+
+int uring_driver::probe() noexcept {
+    ::io_uring ring{};
+    const int r = ::io_uring_queue_init(2, &ring, 0);
+    if (r < 0) return -r;
+    const bool ext_arg = ring.features & IORING_FEAT_EXT_ARG;  // needed for the timed wait
+    ::io_uring_queue_exit(&ring);
+    return ext_arg ? 0 : ENOSYS;
+}
+
+uring_driver::uring_driver(const void* worker_key, bool current_thread) : reactor(backend_kind::io_uring) {
+    int r = -EINVAL;
+    if (!current_thread) r = setup_ring(ring_, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
+    if (r == -EINVAL) r = setup_ring(ring_, 0);
+    if (r < 0) throw std::system_error(-r, std::system_category(), "creating io_uring");
+    // Blocking eventfd: a read of a non-blocking one would complete with -EAGAIN instead of waiting.
+    eventfd_ = ::eventfd(0, EFD_CLOEXEC);
+    if (eventfd_ < 0) {
+        const int e = errno;
+        ::io_uring_queue_exit(&ring_);
+        throw std::system_error(e, std::system_category(), "creating the io_uring wake eventfd");
+    }
+    arm_eventfd();
+    register_for(worker_key);
+}
+
+uring_driver::~uring_driver() {
+    unregister();
+    closing_ = true;
+    drain_remote();
+    if (::io_uring_sqe* sqe = get_sqe()) {
+        ::io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+        ::io_uring_sqe_set_data64(sqe, tag_ignore);
+    }
+    // Wait (bounded) for every CQE, so cells and their buffers are freed only after the kernel
+    // is done with them. in_flight_ counts the eventfd read too.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while ((in_flight_ > 0 || eventfd_armed_) && std::chrono::steady_clock::now() < give_up) {
+        ::__kernel_timespec ts{0, 10'000'000};
+        ::io_uring_cqe* cqe = nullptr;
+        ::io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+        reap();
+    }
+    ::io_uring_queue_exit(&ring_);
+    ::close(eventfd_);
+}
+
+::io_uring_sqe* uring_driver::get_sqe() noexcept {
+    ::io_uring_sqe* sqe = ::io_uring_get_sqe(&ring_);
+    while (!sqe) {
+        // SQ full: hand the batch to the kernel now.
+        const int r = ::io_uring_submit(&ring_);
+        if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) return nullptr;
+        sqe = ::io_uring_get_sqe(&ring_);
+        if (!sqe && r <= 0) reap();  // CQ pressure (EBUSY): make room, then retry
+    }
+    return sqe;
+}
+
+::io_uring_sqe* uring_driver::start(uring_op* op) noexcept {
+    ::io_uring_sqe* sqe = get_sqe();
+    if (!sqe) return nullptr;
+    op->ring_ = this;
+    op->retain();  // the ring's reference, dropped in reap()
+    ++in_flight_;
+    ::io_uring_sqe_set_data(sqe, op);
+    return sqe;
+}
+
+void uring_driver::submit_cancel(uring_op* op) noexcept {
+    if (op->is_done()) return;
+    if (::io_uring_sqe* sqe = get_sqe()) {
+        ::io_uring_prep_cancel(sqe, op, 0);
+        ::io_uring_sqe_set_data64(sqe, tag_ignore);
+    }
+}
+
+void uring_driver::cancel(uring_op* op) noexcept {
+    if (op->is_done()) return;
+    if (op->cancel_.exchange(true, std::memory_order_acq_rel)) return;
+    if (current_reactor() == this) {
+        submit_cancel(op);
+        return;
+    }
+    // Another thread: the owner submits it. The queued entry holds a reference, so the cell
+    // survives even if its CQE is reaped before the owner gets to the queue.
+    op->retain();
+    {
+        std::lock_guard lock(remote_mutex_);
+        remote_cancels_.push_back(op);
+        has_remote_.store(true, std::memory_order_relaxed);
+    }
+    unpark();
+}
+
+void uring_driver::drain_remote() noexcept {
+    if (!has_remote_.load(std::memory_order_relaxed)) return;
+    std::vector<uring_op*> v;
+    {
+        std::lock_guard lock(remote_mutex_);
+        v.swap(remote_cancels_);
+        has_remote_.store(false, std::memory_order_relaxed);
+    }
+    for (uring_op* op : v) {
+        if (!closing_) submit_cancel(op);
+        op->release();
+    }
+}
+
+void uring_driver::arm_eventfd() noexcept {
+    if (eventfd_armed_ || closing_) return;
+    ::io_uring_sqe* sqe = get_sqe();
+    if (!sqe) return;
+    ::io_uring_prep_read(sqe, eventfd_, &eventfd_buf_, sizeof eventfd_buf_, 0);
+    ::io_uring_sqe_set_data64(sqe, tag_eventfd);
+    eventfd_armed_ = true;
+}
+
+void uring_driver::reap() noexcept {
+    for (;;) {
+        unsigned head;
+        unsigned n = 0;
+        ::io_uring_cqe* cqe;
+        io_uring_for_each_cqe(&ring_, head, cqe) {
+            ++n;
+            const std::uint64_t tag = cqe->user_data;
+            if (tag == tag_ignore) continue;
+            if (tag == tag_eventfd) {
+                eventfd_armed_ = false;
+                continue;
+            }
+            auto* op = reinterpret_cast<uring_op*>(static_cast<std::uintptr_t>(tag));
+            --in_flight_;
+            op->res_ = cqe->res;
+            // Release: publishes res_ (and what the kernel wrote into buf_/addr_, ordered by the
+            // CQE read above) to the task's acquire load of done_.
+            op->done_.store(true, std::memory_order_release);
+            op->waker_.wake();
+            op->release();
+        }
+        if (n) {
+            ::io_uring_cq_advance(&ring_, n);
+            continue;
+        }
+        // Nothing visible: deferred task work or an overflow needs one trip into the kernel.
+        const unsigned flags = IO_URING_READ_ONCE(*ring_.sq.kflags);
+        if (flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) {
+            ::io_uring_get_events(&ring_);
+            if (::io_uring_cq_ready(&ring_)) continue;
+        }
+        break;
+    }
+    arm_eventfd();
+}
+
+void uring_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
+    drain_remote();
+    if ((timeout && timeout->count() <= 0) || ::io_uring_cq_ready(&ring_) > 0) {
+        // Poll: hand over the batch and reap what is there.
+        if (::io_uring_sq_ready(&ring_) > 0) ::io_uring_submit(&ring_);
+        reap();
+        return;
+    }
+    ::io_uring_cqe* cqe = nullptr;
+    if (timeout) {
+        ::__kernel_timespec ts{};
+        ts.tv_sec = timeout->count() / 1'000'000'000;
+        ts.tv_nsec = timeout->count() % 1'000'000'000;
+        ::io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    } else {
+        ::io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, nullptr, nullptr);
+    }
+    reap();
+}
+
+void uring_driver::unpark() noexcept {
+    const std::uint64_t one = 1;
+    // The counter saturates harmlessly; EAGAIN (counter at max) still means "will wake".
+    [[maybe_unused]] auto r = ::write(eventfd_, &one, sizeof one);
+}
+
+}  // namespace corio::detail::io

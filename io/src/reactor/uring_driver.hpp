@@ -1,0 +1,80 @@
+// uring_driver: one io_uring per worker; the driver the worker parks in.
+//
+// Submission: only the thread driving the worker (its thread, or the block_on thread of a
+//   current_thread runtime, or the runtime's last owner at destruction) touches the SQ, so there
+//   is no lock. SQEs are batched: they reach the kernel when the worker parks (one
+//   io_uring_submit_and_wait_timeout), at its maintenance tick (park(0), every event_interval
+//   ticks), or when the SQ is full.
+// Completion: reaped from the CQ ring without a system call when entries are there (the kernel
+//   is entered only when it flagged deferred task work, IORING_SQ_TASKRUN, or an overflow).
+// Unpark from any thread: an eventfd whose read is kept armed on the ring; writing it completes
+//   that read and ends the wait. The counter stays set while the read is not armed, so a wake is
+//   never lost (docs/io.md: why eventfd and not IORING_OP_MSG_RING).
+// Cancel from another thread (an awaiter destroyed on another worker): the request goes to a
+//   mutex-guarded remote queue and the eventfd is written; the owner submits
+//   IORING_OP_ASYNC_CANCEL for it on its next park or tick.
+// Setup flags: COOP_TASKRUN|TASKRUN_FLAG for multi_thread workers (no IPI per completion; the
+//   owner enters the kernel at every park and tick anyway), falling back to none on -EINVAL;
+//   none for current_thread (several threads may drive it over time). Not SINGLE_ISSUER: the
+//   teardown runs on whichever thread destroys the runtime.
+// Teardown: drain the remote queue, cancel everything (IORING_ASYNC_CANCEL_ANY), wait (bounded)
+//   for the in-flight count to reach zero, then close the ring. Cells whose CQE never came are
+//   leaked, never freed: the kernel might still write into their buffers.
+#pragma once
+
+#include "reactor.hpp"
+#include "uring_op.hpp"
+
+#include <liburing.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace corio::detail::io {
+
+class uring_driver final : public reactor {
+public:
+    uring_driver(const void* worker_key, bool current_thread);
+    ~uring_driver() override;
+
+    // 0 if a ring can be set up here, else the errno.
+    static int probe() noexcept;
+
+    void park(std::optional<std::chrono::nanoseconds> timeout) override;
+    void unpark() noexcept override;
+
+    // Caller: the thread driving this ring. Takes a ring reference on `op`.
+    // Returns the SQE to fill (user_data is set to op).
+    ::io_uring_sqe* start(uring_op* op) noexcept;
+    // Any thread: asks the kernel to cancel `op` (no-op once done or already asked).
+    void cancel(uring_op* op) noexcept;
+
+private:
+    ::io_uring_sqe* get_sqe() noexcept;
+    void drain_remote() noexcept;
+    void reap() noexcept;
+    void arm_eventfd() noexcept;
+    void submit_cancel(uring_op* op) noexcept;
+
+    static constexpr std::uint64_t tag_ignore = 1;   // cancel SQEs: their CQE is dropped
+    static constexpr std::uint64_t tag_eventfd = 2;  // the unpark read
+
+    ::io_uring ring_{};
+    int eventfd_ = -1;
+    std::uint64_t eventfd_buf_ = 0;  // the kernel writes here while the read is armed
+    bool eventfd_armed_ = false;     // driving thread only
+    bool closing_ = false;
+    std::size_t in_flight_ = 0;      // ops submitted and not reaped (driving thread only)
+
+    std::mutex remote_mutex_;
+    std::vector<uring_op*> remote_cancels_;  // guarded by remote_mutex_; each holds a ref
+    // Relaxed hint that remote_cancels_ is non-empty (checked without the lock every park);
+    // the mutex orders the vector itself.
+    std::atomic<bool> has_remote_{false};
+};
+
+}  // namespace corio::detail::io

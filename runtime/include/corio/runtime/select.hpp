@@ -1,0 +1,624 @@
+// corio/runtime/select.hpp — wait on several operations at once, run the handler of the first
+// to complete (Tokio's select!).
+//
+//     co_await corio::select(
+//         corio::branch(rx.recv()).when_some([&](int v) { use(v); }),      // closed: branch drops out
+//         corio::branch(tx.send(next), [&](auto r) { sent(r); }).if_(have_next),
+//         corio::branch(corio::sleep(1s), [&] { tick(); }),
+//         corio::otherwise([&] { done = true; }));                          // every branch disabled
+//
+//     auto r = co_await corio::select(rx.recv(), corio::sleep(1s));         // no handlers: a variant
+//     if (r.index() == 0) use(std::get<0>(r));                              // std::optional<T>
+//
+// Branches: any corio leaf operation (channel send/recv/reserve, oneshot/broadcast/watch
+//   receives, sleep, notify, cancellation_token::cancelled, semaphore acquire, mutex lock, io
+//   operations), an awaitable whose operator co_await returns one (join_handle, oneshot
+//   receiver), or a task<T> (spawned; aborted if it loses). A raw argument is a branch without
+//   handler. branch(op, handler) runs `handler(result)` (or `handler()`) when op wins.
+//   .when_some(): a std::optional result that is nullopt disables the branch instead of winning
+//     (Tokio's `Some(v) = rx.recv()`); the handler gets the value. .when_ok(): the same for a
+//     corio::result that holds an error. .if_(cond): the branch is disabled before waiting when
+//     cond is false (its task<T> is then never spawned). otherwise(h) runs when every branch is
+//     disabled (Tokio's `else`).
+// Result: with handlers (every branch has one), the handlers' common result type (void allowed);
+//   a handler returning task<R> makes select a task<R> that awaits that handler (one frame for
+//   select plus the handler's frame per select). Without handlers, std::variant<V0, ..., Vn-1>
+//   (void results as std::monostate), plus a trailing std::monostate for otherwise(); index()
+//   is the winner. Every branch disabled and no otherwise(): the co_await throws
+//   corio::all_branches_disabled (Tokio panics).
+// Fairness: select polls the enabled branches from a random start (a thread-local xorshift), so
+//   a branch that is always ready cannot starve the others; select_biased polls in written order.
+// Cancel safety: exactly one branch wins. poll stops at the first branch whose operation
+//   completed, so no other branch is polled after an effect happened; every losing branch is
+//   cancelled before select returns and before any handler runs: its leaf is destroyed (it
+//   unregisters and gives back what it reserved, docs/select.md has the table per operation), a
+//   spawned task is aborted. Two exceptions, both documented in docs/select.md: an operation
+//   passed as a named lvalue is the caller's and keeps its registration (await it again, or
+//   destroy it); a pinned temporary (`rx.recv()`, `m.lock()`) is destroyed by the language at
+//   the end of the statement, i.e. right after the handler — except that a losing `tx.send(v)`
+//   leaves the capacity queue at once, and .unsent_into(opt) hands its value back.
+// Allocation: none per select with plain handlers; select is a leaf awaiter living in the frame.
+// Preconditions: await a select in the full-expression that creates it (it may point at
+//   temporaries of that expression); at most 64 branches.
+#pragma once
+
+#include <corio/runtime/detail/select_source.hpp>
+#include <corio/runtime/leaf.hpp>
+#include <corio/runtime/task.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace corio {
+
+/// Thrown by a select whose every branch is disabled and that has no otherwise().
+class all_branches_disabled : public std::logic_error {
+public:
+    all_branches_disabled() : std::logic_error("corio::select: all branches are disabled and there is no otherwise()") {}
+};
+
+struct no_handler {};
+
+namespace detail {
+
+struct filter_none {};
+struct filter_some {};
+struct filter_ok {};
+
+template <class V>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class V>
+struct is_result : std::false_type {};
+template <class T, class E>
+struct is_result<result<T, E>> : std::true_type {};
+
+template <class V, class F>
+struct filtered {
+    using type = V;
+};
+template <class V>
+struct filtered<V, filter_some> {
+    static_assert(is_optional<V>::value, "corio::branch(...).when_some(): the operation does not yield a std::optional");
+    using type = typename V::value_type;
+};
+template <class V>
+struct filtered<V, filter_ok> {
+    static_assert(is_result<V>::value, "corio::branch(...).when_ok(): the operation does not yield a corio::result");
+    using type = typename V::value_type;
+};
+
+// What a handler returns when called with a V (or with nothing: V is void, or the handler takes
+// no argument and ignores the result).
+template <class H, class V>
+struct handler_raw_result {
+    static_assert(std::is_invocable_v<H&>, "corio::select: a handler must accept the branch's result, or nothing");
+    using type = std::invoke_result_t<H&>;
+};
+template <class H, class V>
+    requires(!std::is_void_v<V> && std::is_invocable_v<H&, V &&>)
+struct handler_raw_result<H, V> {
+    using type = std::invoke_result_t<H&, V&&>;
+};
+
+template <class H, class... V>
+decltype(auto) call_handler(H& h, V&&... v) {
+    if constexpr (sizeof...(V) == 1 && std::is_invocable_v<H&, V&&...>) return std::invoke(h, std::forward<V>(v)...);
+    else return std::invoke(h);
+}
+
+template <class X>
+struct unwrap_task {
+    using type = X;
+    static constexpr bool coro = false;
+};
+template <class T>
+struct unwrap_task<task<T>> {
+    using type = T;
+    static constexpr bool coro = true;
+};
+
+template <class... X>
+struct common_result {
+    static constexpr bool all_void = (std::is_void_v<X> && ...);
+    static_assert(all_void || (!std::is_void_v<X> && ...),
+                  "corio::select: handlers must all return void, or all return values of a common type");
+    using type = typename std::conditional_t<all_void, std::type_identity<void>, std::common_type<X...>>::type;
+};
+
+struct no_otherwise {
+    using handler_type = no_handler;
+};
+
+// g++ 12 destroys a closure temporary of a co_await full-expression twice (DESIGN-NOTES §7.8;
+// reproduced with `branch(op, [s](int) {...})`, s a std::string: ASan double free). A handler
+// passed as a temporary must therefore be trivially destructible there (`[&]` captures are).
+template <class H>
+constexpr void check_handler_temporary() {
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+    static_assert(std::is_lvalue_reference_v<H> || std::is_trivially_destructible_v<std::remove_cvref_t<H>>,
+                  "corio::select on g++ 12: a handler that owns resources (captures by value) must be passed as a "
+                  "named lvalue: `auto h = [s](int v) {...}; corio::branch(op, h)` (g++ 12 destroys a temporary "
+                  "closure in a co_await expression twice)");
+#endif
+}
+
+}  // namespace detail
+
+/// One branch of a select: an operation, an optional handler, and how its result is filtered.
+/// Made by corio::branch(); the modifiers are called on the temporary (`branch(...).if_(c)`).
+template <class Source, class Handler = no_handler, class Filter = detail::filter_none>
+class [[nodiscard]] select_branch {
+public:
+    using source_type = Source;
+    using handler_type = Handler;
+    using filter_type = Filter;
+    using value_type = typename detail::filtered<typename Source::value_type, Filter>::type;
+    using unsent_type = typename Source::unsent_type;
+    static constexpr bool has_handler = !std::is_same_v<Handler, no_handler>;
+    static constexpr bool is_filtered = !std::is_same_v<Filter, detail::filter_none>;
+
+    select_branch(Source&& s, Handler&& h, bool enabled = true, unsent_type* unsent = nullptr)
+        : source_(std::move(s)), handler_(std::move(h)), enabled_(enabled), unsent_(unsent) {}
+    select_branch(select_branch&&) = default;
+    select_branch& operator=(select_branch&&) = delete;
+
+    /// Precondition (Tokio's `, if cond`): false disables the branch; its operation is never
+    /// polled (a task<T> is never spawned).
+    select_branch if_(bool condition) && {
+        enabled_ = enabled_ && condition;
+        return std::move(*this);
+    }
+
+    /// A nullopt result disables the branch (select keeps waiting on the others); a value wins and
+    /// is passed to the handler unwrapped (Tokio's `Some(v) = rx.recv()`).
+    select_branch<Source, Handler, detail::filter_some> when_some() && { return refilter<detail::filter_some>(); }
+    template <class H>
+    auto when_some(H&& h) && {
+        static_assert(!has_handler, "corio::branch: the handler is given twice");
+        detail::check_handler_temporary<H>();
+        return std::move(*this).template with<detail::filter_some>(std::forward<H>(h));
+    }
+    /// A corio::result holding an error disables the branch; a value wins, passed unwrapped.
+    select_branch<Source, Handler, detail::filter_ok> when_ok() && { return refilter<detail::filter_ok>(); }
+    template <class H>
+    auto when_ok(H&& h) && {
+        static_assert(!has_handler, "corio::branch: the handler is given twice");
+        detail::check_handler_temporary<H>();
+        return std::move(*this).template with<detail::filter_ok>(std::forward<H>(h));
+    }
+
+    /// For a temporary send operation (`tx.send(v)`): if the branch does not win (it loses, is
+    /// disabled, or every branch is), the value that was not sent is moved into `out`.
+    select_branch unsent_into(unsent_type& out) &&
+        requires(Source::gives_back)
+    {
+        unsent_ = &out;
+        return std::move(*this);
+    }
+
+    // For the combinators.
+    Source source_;
+    Handler handler_;
+    bool enabled_;
+    unsent_type* unsent_;
+
+private:
+    template <class F>
+    select_branch<Source, Handler, F> refilter() {
+        static_assert(!is_filtered, "corio::branch: only one of when_some()/when_ok()");
+        return select_branch<Source, Handler, F>(std::move(source_), std::move(handler_), enabled_, unsent_);
+    }
+    template <class F, class H>
+    select_branch<Source, std::decay_t<H>, F> with(H&& h) {
+        static_assert(!is_filtered, "corio::branch: only one of when_some()/when_ok()");
+        std::decay_t<H> handler(std::forward<H>(h));
+        return select_branch<Source, std::decay_t<H>, F>(std::move(source_), std::move(handler), enabled_, unsent_);
+    }
+};
+
+/// A branch of `op` without handler (select yields a variant; or add one with when_some/when_ok).
+template <class A>
+auto branch(A&& op) {
+    using S = detail::source_t<A&&>;
+    return select_branch<S>(detail::make_source(std::forward<A>(op)), no_handler{});
+}
+
+/// A branch that runs `handler(result)` (or `handler()`) when `op` wins. A handler may return
+/// task<R> (a coroutine handler: then select itself is a task<R>).
+template <class A, class H>
+auto branch(A&& op, H&& handler) {
+    using S = detail::source_t<A&&>;
+    detail::check_handler_temporary<H>();
+    std::decay_t<H> h(std::forward<H>(handler));
+    return select_branch<S, std::decay_t<H>>(detail::make_source(std::forward<A>(op)), std::move(h));
+}
+
+/// Tokio's `else`: runs when every branch is disabled (by if_, or by when_some/when_ok results).
+template <class Handler = no_handler>
+class [[nodiscard]] otherwise_branch {
+public:
+    using handler_type = Handler;
+    explicit otherwise_branch(Handler&& h) : handler_(std::move(h)) {}
+    otherwise_branch(otherwise_branch&&) = default;
+    Handler handler_;
+};
+
+inline otherwise_branch<no_handler> otherwise() { return otherwise_branch<no_handler>(no_handler{}); }
+template <class H>
+otherwise_branch<std::decay_t<H>> otherwise(H&& handler) {
+    detail::check_handler_temporary<H>();
+    std::decay_t<H> h(std::forward<H>(handler));
+    return otherwise_branch<std::decay_t<H>>(std::move(h));
+}
+
+namespace detail {
+
+template <class X>
+struct is_select_branch : std::false_type {};
+template <class S, class H, class F>
+struct is_select_branch<select_branch<S, H, F>> : std::true_type {};
+template <class X>
+struct is_otherwise : std::false_type {};
+template <class H>
+struct is_otherwise<otherwise_branch<H>> : std::true_type {};
+
+template <class A>
+auto as_branch(A&& a) {
+    if constexpr (is_select_branch<std::remove_cvref_t<A>>::value) {
+        static_assert(!std::is_lvalue_reference_v<A>, "corio::select: pass branches as temporaries (corio::branch(...))");
+        return std::remove_cvref_t<A>(std::move(a));
+    } else {
+        static_assert(!is_otherwise<std::remove_cvref_t<A>>::value, "corio::select: otherwise() must be the last argument");
+        return branch(std::forward<A>(a));
+    }
+}
+
+// What a coroutine-mode select hands to its wrapping task: the handler's task, or its value.
+template <class R>
+struct coro_outcome {
+    std::optional<task<R>> handler_task;
+    std::optional<stored_value_t<R>> value;
+};
+
+template <class R, class X>
+task<R> convert_task(task<X> t) {
+    co_return co_await std::move(t);
+}
+
+// The per-branch state inside a select: the branch's source and leaf, its handler, and for a
+// filtered branch the value taken during poll (the filter had to look at it).
+template <class B>
+struct select_state {
+    using value_type = typename B::value_type;
+    explicit select_state(B&& b)
+        : slot(std::move(b.source_)), handler(std::move(b.handler_)), enabled(b.enabled_), unsent(b.unsent_) {}
+    source_slot<typename B::source_type> slot;
+    typename B::handler_type handler;
+    bool enabled;
+    typename B::unsent_type* unsent;
+    std::optional<stored_value_t<value_type>> value;  // filtered branches only
+    std::exception_ptr error;                          // filtered branches: take() threw
+};
+
+template <class B>
+using branch_raw_result_t = typename handler_raw_result<typename B::handler_type, typename B::value_type>::type;
+
+template <class O>
+struct otherwise_raw_result {
+    using type = std::invoke_result_t<typename O::handler_type&>;
+};
+
+template <class O, class... B>
+struct select_types {
+    static constexpr bool any_handler = (B::has_handler || ...);
+    static constexpr bool handler_mode = any_handler || !std::is_same_v<typename O::handler_type, no_handler>;
+    static_assert(!handler_mode || (B::has_handler && ...),
+                  "corio::select: give every branch a handler, or none (then select yields a variant)");
+    static_assert(!handler_mode || std::is_same_v<O, no_otherwise> || !std::is_same_v<typename O::handler_type, no_handler>,
+                  "corio::select: with handlers, otherwise() needs a handler too");
+    static_assert(handler_mode || std::is_same_v<O, no_otherwise> || std::is_same_v<typename O::handler_type, no_handler>,
+                  "corio::select: without branch handlers, use otherwise() without a handler");
+};
+
+template <bool HandlerMode, class O, class... B>
+struct select_result;
+
+template <class O, class... B>
+struct select_result<false, O, B...> {
+    static constexpr bool coro = false;
+    using type = std::conditional_t<std::is_same_v<O, no_otherwise>, std::variant<stored_value_t<typename B::value_type>...>,
+                                    std::variant<stored_value_t<typename B::value_type>..., std::monostate>>;
+    using resume_type = type;
+};
+
+template <class O, class... B>
+struct select_result<true, O, B...> {
+    template <class X>
+    using u = unwrap_task<X>;
+    static constexpr bool otherwise_coro = [] {
+        if constexpr (std::is_same_v<O, no_otherwise>) return false;
+        else return u<typename otherwise_raw_result<O>::type>::coro;
+    }();
+    static constexpr bool coro = (u<branch_raw_result_t<B>>::coro || ...) || otherwise_coro;
+    template <class OO>
+    struct other {
+        using type = typename common_result<typename u<branch_raw_result_t<B>>::type...,
+                                            typename u<typename otherwise_raw_result<OO>::type>::type>::type;
+    };
+    using type = typename std::conditional_t<std::is_same_v<O, no_otherwise>,
+                                             common_result<typename u<branch_raw_result_t<B>>::type...>, other<O>>::type;
+    using resume_type = std::conditional_t<coro, coro_outcome<type>, type>;
+};
+
+template <class O>
+using otherwise_state = std::conditional_t<std::is_same_v<O, no_otherwise>, no_otherwise, O>;
+
+}  // namespace detail
+
+/// The leaf behind co_await select(...): polls the enabled branches, cancels the losers, runs the
+/// winner's handler in await_resume. Pinned (it holds the branches' leaves).
+template <bool Biased, class Otherwise, class... Branches>
+class [[nodiscard]] select_operation : public leaf_awaiter<select_operation<Biased, Otherwise, Branches...>> {
+    static constexpr std::size_t n = sizeof...(Branches);
+    static_assert(n >= 1, "corio::select: at least one branch");
+    static_assert(n <= 64, "corio::select: at most 64 branches");
+    using types = detail::select_types<Otherwise, Branches...>;
+    using res = detail::select_result<types::handler_mode, Otherwise, Branches...>;
+
+public:
+    /// What co_await yields (in coroutine mode, what the wrapping task yields).
+    using result_type = typename res::type;
+    using resume_type = typename res::resume_type;
+    static constexpr bool coroutine_mode = res::coro;
+
+    explicit select_operation(Otherwise&& o, Branches&&... b)
+        : otherwise_(std::move(o)), states_(std::move(b)...) {
+        start(std::make_index_sequence<n>{});
+    }
+    select_operation(const select_operation&) = delete;
+    select_operation& operator=(const select_operation&) = delete;
+
+    bool poll(context& cx) noexcept override {
+        if (winner_ != pending) return true;
+        if (live_ != 0) {
+            const std::uint32_t first = Biased || n == 1 ? 0 : detail::select_random(static_cast<std::uint32_t>(n));
+            for (std::size_t k = 0; k < n; ++k) {
+                std::size_t i = first + k;
+                if (i >= n) i -= n;
+                // Stop at the first branch that completed: its effect happened, so no other branch
+                // may run after it (that is what keeps a message from being taken twice).
+                if ((this->*poll_table()[i])(cx)) {
+                    winner_ = i;
+                    cancel_losers(std::make_index_sequence<n>{});
+                    return true;
+                }
+            }
+            if (live_ != 0) return false;
+        }
+        winner_ = n;  // every branch is disabled
+        cancel_losers(std::make_index_sequence<n>{});
+        return true;
+    }
+
+    resume_type await_resume() {
+        if (winner_ == n) return resume_otherwise();
+        return (this->*resume_table()[winner_])();
+    }
+
+    /// The index of the winning branch (n: every branch was disabled); valid after completion.
+    std::size_t winner() const noexcept { return winner_; }
+
+private:
+    static constexpr std::size_t pending = static_cast<std::size_t>(-1);
+    template <std::size_t I>
+    using branch_t = std::tuple_element_t<I, std::tuple<Branches...>>;
+
+    template <std::size_t... I>
+    void start(std::index_sequence<I...>) {
+        (start_one<I>(), ...);
+    }
+    template <std::size_t I>
+    void start_one() {
+        auto& s = std::get<I>(states_);
+        if (!s.enabled) return;
+        s.slot.start();
+        live_ |= std::uint64_t{1} << I;
+    }
+
+    template <std::size_t I>
+    bool poll_one(context& cx) noexcept {
+        constexpr std::uint64_t bit = std::uint64_t{1} << I;
+        if (!(live_ & bit)) return false;
+        auto& s = std::get<I>(states_);
+        if (!s.slot.poll(cx)) return false;
+        if constexpr (branch_t<I>::is_filtered) {
+            using F = typename branch_t<I>::filter_type;
+            try {
+                auto r = s.slot.take();
+                if (!r) {
+                    // The operation reported its end (closed, nullopt): the branch drops out and
+                    // the others keep waiting. Nothing was taken that someone else could miss.
+                    s.slot.cancel();
+                    live_ &= ~bit;
+                    return false;
+                }
+                if constexpr (std::is_same_v<F, detail::filter_ok> && std::is_void_v<typename branch_t<I>::value_type>)
+                    s.value.emplace();
+                else
+                    s.value.emplace(std::move(*r));
+            } catch (...) {
+                s.error = std::current_exception();  // rethrown by await_resume: this branch won
+            }
+        }
+        return true;
+    }
+
+    template <std::size_t... I>
+    void cancel_losers(std::index_sequence<I...>) noexcept {
+        (cancel_one<I>(), ...);
+    }
+    template <std::size_t I>
+    void cancel_one() noexcept {
+        if (I == winner_) return;
+        auto& s = std::get<I>(states_);
+        live_ &= ~(std::uint64_t{1} << I);
+        if constexpr (branch_t<I>::source_type::gives_back) {
+            auto v = s.slot.cancel_and_take_unsent();
+            if (s.unsent && v) *s.unsent = std::move(v);
+        } else {
+            s.slot.cancel();
+        }
+    }
+
+    // Calls f(value) or f() (void) with the winner's result.
+    template <std::size_t I, class F>
+    decltype(auto) with_value(F&& f) {
+        auto& s = std::get<I>(states_);
+        using V = typename branch_t<I>::value_type;
+        if constexpr (branch_t<I>::is_filtered) {
+            if (s.error) std::rethrow_exception(s.error);
+            if constexpr (std::is_void_v<V>) return f();
+            else return f(std::move(*s.value));
+        } else if constexpr (std::is_void_v<V>) {
+            s.slot.take();
+            return f();
+        } else {
+            return f(s.slot.take());
+        }
+    }
+
+    template <class X, class Call>
+    static resume_type deliver(Call&& call) {
+        using R = result_type;
+        if constexpr (!coroutine_mode) {
+            if constexpr (std::is_void_v<R>) call();
+            else return static_cast<R>(call());
+        } else if constexpr (detail::unwrap_task<X>::coro) {
+            resume_type out;
+            if constexpr (std::is_same_v<X, task<R>>) out.handler_task.emplace(call());
+            else out.handler_task.emplace(detail::convert_task<R>(call()));
+            return out;
+        } else {
+            resume_type out;
+            if constexpr (std::is_void_v<R>) {
+                call();
+                out.value.emplace();
+            } else {
+                out.value.emplace(call());
+            }
+            return out;
+        }
+    }
+
+    template <std::size_t I>
+    resume_type resume_one() {
+        if constexpr (!types::handler_mode) {
+            return with_value<I>([](auto&&... v) { return resume_type(std::in_place_index<I>, std::forward<decltype(v)>(v)...); });
+        } else {
+            using X = detail::branch_raw_result_t<branch_t<I>>;
+            auto& s = std::get<I>(states_);
+            return with_value<I>([&s](auto&&... v) -> resume_type {
+                return deliver<X>([&] { return detail::call_handler(s.handler, std::forward<decltype(v)>(v)...); });
+            });
+        }
+    }
+
+    resume_type resume_otherwise() {
+        if constexpr (std::is_same_v<Otherwise, detail::no_otherwise>) {
+            throw all_branches_disabled();
+        } else if constexpr (!types::handler_mode) {
+            return resume_type(std::in_place_index<n>);
+        } else {
+            using X = typename detail::otherwise_raw_result<Otherwise>::type;
+            return deliver<X>([this] { return std::invoke(otherwise_.handler_); });
+        }
+    }
+
+    using poll_fn = bool (select_operation::*)(context&) noexcept;
+    using resume_fn = resume_type (select_operation::*)();
+    template <std::size_t... I>
+    static constexpr std::array<poll_fn, n> make_poll_table(std::index_sequence<I...>) {
+        return {&select_operation::template poll_one<I>...};
+    }
+    template <std::size_t... I>
+    static constexpr std::array<resume_fn, n> make_resume_table(std::index_sequence<I...>) {
+        return {&select_operation::template resume_one<I>...};
+    }
+    // Function-local: the class is complete here (an in-class static constexpr would not be).
+    static const std::array<poll_fn, n>& poll_table() noexcept {
+        static constexpr std::array<poll_fn, n> table = make_poll_table(std::make_index_sequence<n>{});
+        return table;
+    }
+    static const std::array<resume_fn, n>& resume_table() noexcept {
+        static constexpr std::array<resume_fn, n> table = make_resume_table(std::make_index_sequence<n>{});
+        return table;
+    }
+
+    detail::otherwise_state<Otherwise> otherwise_;
+    std::tuple<detail::select_state<Branches>...> states_;
+    std::uint64_t live_ = 0;  // bit i: branch i is enabled and its leaf is live
+    std::size_t winner_ = pending;
+};
+
+namespace detail {
+
+template <class Op, class O, class... B>
+task<typename Op::result_type> select_coro(O o, B... b) {
+    Op op(std::move(o), std::move(b)...);
+    coro_outcome<typename Op::result_type> out = co_await op;
+    if constexpr (std::is_void_v<typename Op::result_type>) {
+        if (out.handler_task) co_await std::move(*out.handler_task);
+    } else {
+        if (out.handler_task) co_return co_await std::move(*out.handler_task);
+        co_return std::move(*out.value);
+    }
+}
+
+template <bool Biased, class O, class... B>
+auto build_select(O&& o, B&&... b) {
+    using op = select_operation<Biased, O, B...>;
+    if constexpr (op::coroutine_mode) return select_coro<op>(std::move(o), std::move(b)...);
+    else return op(std::move(o), std::move(b)...);
+}
+
+template <bool Biased, class... Args>
+auto make_select(Args&&... args) {
+    constexpr std::size_t count = sizeof...(Args);
+    static_assert(count >= 1, "corio::select: at least one branch");
+    using last = std::remove_cvref_t<std::tuple_element_t<count - 1, std::tuple<Args...>>>;
+    if constexpr (is_otherwise<last>::value) {
+        auto refs = std::forward_as_tuple(std::forward<Args>(args)...);
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return build_select<Biased>(last(std::move(std::get<count - 1>(refs))), as_branch(std::get<I>(std::move(refs)))...);
+        }(std::make_index_sequence<count - 1>{});
+    } else {
+        return build_select<Biased>(no_otherwise{}, as_branch(std::forward<Args>(args))...);
+    }
+}
+
+}  // namespace detail
+
+/// Waits for the first of the branches, polled from a random start (fair). See the file comment.
+template <class... Args>
+auto select(Args&&... args) {
+    return detail::make_select<false>(std::forward<Args>(args)...);
+}
+
+/// As select(), polling the branches in the order written: an earlier ready branch always wins.
+template <class... Args>
+auto select_biased(Args&&... args) {
+    return detail::make_select<true>(std::forward<Args>(args)...);
+}
+
+}  // namespace corio
