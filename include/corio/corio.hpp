@@ -22,6 +22,7 @@
 #include <corio/channels/sync/mutex.hpp>
 #include <corio/channels/sync/notify.hpp>
 #include <corio/channels/sync/rw_lock.hpp>
+#include <corio/stream.hpp>
 #include <corio/runtime/select.hpp>
 #include <corio/runtime/join.hpp>
 #include <corio/io/error.hpp>

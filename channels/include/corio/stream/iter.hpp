@@ -1,0 +1,117 @@
+// corio/stream/iter.hpp — streams from values at hand: iter, once, empty, pending.
+//
+//     auto s = corio::stream::iter(std::vector<int>{1, 2, 3});   // 1, 2, 3, end
+//
+// iter(container) owns the container and yields its elements in order, moved out; once(v) yields
+// v; empty<T>() ends at once; pending<T>() never yields (a branch that is never ready).
+// They never wait, but each ready item uses one unit of the task's cooperative budget, so a long
+// iter in a loop still lets other tasks on the worker run.
+// Cancel safety: trivially cancel safe (they hold nothing registered).
+// Allocation: none beyond the container the caller passed.
+#pragma once
+
+#include <corio/stream/stream.hpp>
+
+#include <iterator>
+#include <optional>
+#include <ranges>
+#include <utility>
+
+namespace corio::stream {
+
+template <std::ranges::input_range C>
+class iter_stream : public stream_base<iter_stream<C>> {
+public:
+    using item_type = std::ranges::range_value_t<C>;
+
+    explicit iter_stream(C c) : c_(std::move(c)) {}
+    iter_stream(iter_stream&& o) : c_(std::move(o.c_)) {
+        // An iterator into the source would dangle: restart from the same position.
+        if (o.started_) {
+            started_ = true;
+            it_ = std::ranges::next(std::ranges::begin(c_), o.consumed_);
+            consumed_ = o.consumed_;
+        }
+    }
+    iter_stream& operator=(iter_stream&&) = delete;
+
+    bool poll_next(context& cx, std::optional<item_type>& out) {
+        if (!started_) {
+            started_ = true;
+            it_ = std::ranges::begin(c_);
+        }
+        if (it_ == std::ranges::end(c_)) {
+            out.reset();
+            return true;
+        }
+        if (!cx.poll_budget()) return false;
+        out.emplace(std::move(*it_));
+        ++it_;
+        ++consumed_;
+        return true;
+    }
+
+private:
+    C c_;
+    std::ranges::iterator_t<C> it_{};
+    std::ranges::range_difference_t<C> consumed_ = 0;
+    bool started_ = false;
+};
+
+/// The elements of `c`, in order (the stream owns the container).
+template <std::ranges::input_range C>
+iter_stream<C> iter(C c) {
+    return iter_stream<C>(std::move(c));
+}
+
+template <class T>
+class once_stream : public stream_base<once_stream<T>> {
+public:
+    using item_type = T;
+    explicit once_stream(T v) : v_(std::move(v)) {}
+    bool poll_next(context& cx, std::optional<T>& out) noexcept(std::is_nothrow_move_constructible_v<T>) {
+        if (v_ && !cx.poll_budget()) return false;
+        out = std::exchange(v_, std::nullopt);
+        return true;
+    }
+
+private:
+    std::optional<T> v_;
+};
+
+/// Yields `v`, then ends.
+template <class T>
+once_stream<T> once(T v) {
+    return once_stream<T>(std::move(v));
+}
+
+template <class T>
+class empty_stream : public stream_base<empty_stream<T>> {
+public:
+    using item_type = T;
+    bool poll_next(context&, std::optional<T>& out) noexcept {
+        out.reset();
+        return true;
+    }
+};
+
+/// Ends at once.
+template <class T>
+empty_stream<T> empty() noexcept {
+    return {};
+}
+
+template <class T>
+class pending_stream : public stream_base<pending_stream<T>> {
+public:
+    using item_type = T;
+    bool poll_next(context&, std::optional<T>&) noexcept { return false; }
+};
+
+/// Never yields and never ends (registers no waker: nothing will ever wake it).
+template <class T>
+pending_stream<T> pending() noexcept {
+    return {};
+}
+
+}  // namespace corio::stream
