@@ -32,3 +32,10 @@
 #include <corio/net/tcp_stream.hpp>
 #include <corio/net/udp_socket.hpp>
 #include <corio/signal/signal.hpp>
+#include <corio/io/buf_reader.hpp>
+#include <corio/io/buf_writer.hpp>
+#include <corio/io/copy.hpp>
+#include <corio/net/unix_listener.hpp>
+#include <corio/net/unix_stream.hpp>
+#include <corio/net/resolve.hpp>
+#include <corio/fs/file.hpp>

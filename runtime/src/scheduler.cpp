@@ -401,6 +401,9 @@ void scheduler::shutdown(std::optional<std::chrono::nanoseconds> timeout) {
     // 4.
     for (auto& w : workers_) w->drain_for_shutdown();
     while (task_header* t = inject_.pop()) t->drop_notification();
+    // The drivers finish their in-flight io (cancelled above): each completion drops a waker,
+    // i.e. a task reference, and a task reference keeps this scheduler alive.
+    for (auto& w : workers_) w->parker_.get_driver().shutdown();
     // 5.
     blocking_.shutdown(timeout);
 }

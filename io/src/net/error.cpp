@@ -11,6 +11,7 @@ public:
             case error::unexpected_eof: return "unexpected end of stream";
             case error::write_zero: return "write returned zero bytes";
             case error::no_runtime: return "io operation polled outside a corio runtime";
+            case error::line_too_long: return "line longer than the maximum length";
         }
         return "unknown corio io error";
     }

@@ -1,5 +1,7 @@
 // tcp_stream, tcp_listener and their awaiters: socket set-up is plain system calls; every wait
 // goes through the reactor seam (corio/io/detail/io_source.hpp).
+#include "socket_util.hpp"
+
 #include <corio/net/tcp_listener.hpp>
 #include <corio/net/tcp_stream.hpp>
 
@@ -133,37 +135,8 @@ result<tcp_listener, std::error_code> tcp_listener::bind(std::string_view host_p
 }
 
 bool accept_operation::poll(context& cx) noexcept {
-    for (;;) {
-        if (backoff_) {
-            if (!backoff_->poll_deadline(cx)) return false;
-            backoff_.reset();
-        }
-        addrlen_ = sizeof addr_;
-        r_ = corio::detail::io::poll_accept(l_->src_.get(), cx, &addr_, &addrlen_);
-        pending_ = !r_.ready;
-        if (!r_.ready) return false;
-        switch (r_.err) {
-            case EMFILE:
-            case ENFILE:
-            case ENOBUFS:
-            case ENOMEM:
-                // Out of descriptors (or socket memory): retrying at once would spin on the same
-                // error. Report once per listener, back off, retry.
-                if (!l_->exhaustion_reported_) {
-                    l_->exhaustion_reported_ = true;
-                    fmt::print(stderr, "corio: tcp_listener::accept: {}; backing off {} ms and retrying (reported once)\n",
-                               std::strerror(r_.err), exhaustion_backoff.count());
-                }
-                backoff_.emplace(time::now() + exhaustion_backoff);
-                pending_ = true;
-                continue;
-            case ECONNABORTED:
-            case EINTR:
-                continue;  // that client gave up; take the next one
-            default:
-                return true;
-        }
-    }
+    return detail::poll_accept_loop(l_->src_.get(), cx, backoff_, r_, pending_, l_->exhaustion_reported_, "tcp_listener",
+                                    &addr_, &addrlen_);
 }
 
 result<std::pair<tcp_stream, socket_addr>, std::error_code> accept_operation::await_resume() {

@@ -81,8 +81,17 @@ void epoll_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
             }
             continue;
         }
-        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) s->reader_.wake();
-        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) s->writer_.wake();
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s->read_closed_.store(true, std::memory_order_relaxed);
+        if (e & (EPOLLHUP | EPOLLERR)) s->write_closed_.store(true, std::memory_order_relaxed);
+        // Release: publishes the closed flags with the count (readiness_op loads it acquire).
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) {
+            s->read_edges_.fetch_add(1, std::memory_order_release);
+            s->reader_.wake();
+        }
+        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+            s->write_edges_.fetch_add(1, std::memory_order_release);
+            s->writer_.wake();
+        }
     }
 }
 

@@ -29,6 +29,21 @@ class epoll_driver;
 struct scheduled_io {
     atomic_waker reader_;
     atomic_waker writer_;
+    // Readiness edges dispatched so far, per direction: bumped by the owner (release) before it
+    // wakes that direction's waker. An operation that got EAGAIN registers its waker and then
+    // compares with the count it read before its attempt: unchanged means no edge came in
+    // between (the next one will find the waker), so it skips the retry system call. Why that
+    // is enough: the bump is sequenced before wake()'s acq_rel RMW on the waker state and the
+    // registration is an acq_rel RMW on the same state, so a registration ordered after the
+    // wake also sees the bump; one ordered before it is woken by it.
+    std::atomic<std::uint32_t> read_edges_{0};
+    std::atomic<std::uint32_t> write_edges_{0};
+    // Sticky (never cleared), set by the owner before it bumps the edge count: the peer closed
+    // (EPOLLRDHUP/HUP) or the socket failed (ERR). A short read does not consume an EOF or an
+    // error that arrived with the data, so a closed side is never assumed idle (Tokio keeps its
+    // READ_CLOSED/WRITE_CLOSED bits for the same reason).
+    std::atomic<bool> read_closed_{false};
+    std::atomic<bool> write_closed_{false};
     epoll_driver* owner_ = nullptr;  // set once before the EPOLL_CTL_ADD
 };
 

@@ -46,6 +46,10 @@ struct io_side {
     std::size_t carry_off = 0;
     std::size_t carry_len = 0;
     uring_op* spare = nullptr;        // a consumed cell kept for reuse
+    // epoll: the side's last attempt got EAGAIN when the side had seen idle_edges readiness
+    // edges (readiness_op): until the next edge, the socket is known empty (read) / full (write).
+    bool idle = false;
+    std::uint32_t idle_edges = 0;
 
     void recycle(uring_op* op) noexcept {
         if (!spare && op->reusable()) {
@@ -136,22 +140,68 @@ scheduled_io* registration(io_source* s, reactor* r, int& err) noexcept {
     return fresh;
 }
 
-// Runs `attempt` (a non-blocking syscall returning >= 0 or -1/errno); on EAGAIN registers `slot`
-// and tries once more. Register-then-retry cannot lose an edge.
+// Runs `attempt` (a non-blocking syscall returning >= 0 or -1/errno) under edge-triggered
+// readiness, counting system calls like Tokio does:
+//   * If the side's last attempt got EAGAIN and no readiness edge was dispatched since
+//     (io_side::idle_edges == the side's edge count), the socket is still empty/full: skip the
+//     attempt, register the waker and wait (a request-response server then does one recv per
+//     request instead of an EAGAIN recv and a good one).
+//   * After an EAGAIN, register the waker, then retry only if an edge was dispatched since
+//     before the attempt (or the descriptor was just added: the ADD reports current readiness
+//     to the owner's next wait, not to us). Otherwise the waker will see the next edge.
+// No edge is lost: data that arrives after an EAGAIN always produces an edge, which either bumps
+// the count before our registration is ordered (we retry, or skip nothing) or finds the waker
+// (scheduled_io explains the ordering). At most two attempts per poll.
+//   * `short_means_idle` (byte streams: recv/send with the requested length): a transfer shorter
+//     than asked drained the receive queue / filled the send buffer, as Tokio assumes on Linux,
+//     so the side is idle from then on too (datagrams and accept pass 0: a short one means
+//     nothing).
 template <class F>
-io_poll readiness_op(io_source* s, reactor* r, context& cx, bool write_side, F attempt) noexcept {
-    for (int round = 0;; ++round) {
-        std::int64_t n;
-        do {
-            n = attempt();
-        } while (n < 0 && errno == EINTR);
-        if (n >= 0) return ready_value(n);
-        if (errno != EAGAIN && errno != EWOULDBLOCK) return ready_error(errno);
-        if (round == 1) return pending;
+io_poll readiness_op(io_source* s, reactor* r, context& cx, bool write_side, F attempt,
+                     std::size_t short_means_idle = 0) noexcept {
+    io_side& side = write_side ? s->wr_ : s->rd_;
+    auto edges = [write_side](scheduled_io* sio) -> std::atomic<std::uint32_t>& {
+        return write_side ? sio->write_edges_ : sio->read_edges_;
+    };
+    // Acquire: pairs with registration()'s publication of the scheduled_io.
+    scheduled_io* known = s->sio_.load(std::memory_order_acquire);
+    // Acquire: an edge counted here was dispatched before the attempt below looks at the socket.
+    std::uint32_t seen = known ? edges(known).load(std::memory_order_acquire) : 0;
+    // A closed side (EOF or error seen by the owner, flag published with the count) is never
+    // skipped: a short read may have left the EOF behind.
+    const bool closed = known && (write_side ? known->write_closed_ : known->read_closed_).load(std::memory_order_relaxed);
+    bool try_now = !(known && side.idle && side.idle_edges == seen && !closed);
+    int attempts = 0;
+    for (;;) {
+        if (try_now) {
+            ++attempts;
+            std::int64_t n;
+            do {
+                n = attempt();
+            } while (n < 0 && errno == EINTR);
+            if (n >= 0) {
+                side.idle = known && n > 0 && static_cast<std::size_t>(n) < short_means_idle;
+                side.idle_edges = seen;
+                return ready_value(n);
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                side.idle = false;
+                return ready_error(errno);
+            }
+            side.idle = known != nullptr;  // meaningful only once the edges are counted
+            side.idle_edges = seen;
+            if (attempts == 2) return pending;  // the waker was registered before this attempt
+        }
         int err = 0;
         scheduled_io* sio = registration(s, r, err);
         if (!sio) return ready_error(err);
         (write_side ? sio->writer_ : sio->reader_).register_by_ref(cx.waker());
+        // Acquire: after the acq_rel registration (see scheduled_io).
+        const std::uint32_t now = edges(sio).load(std::memory_order_acquire);
+        if (known && now == seen) return pending;
+        known = sio;  // a fresh registration retries once
+        seen = now;
+        try_now = true;
     }
 }
 
@@ -190,7 +240,8 @@ io_poll poll_read(io_source* s, context& cx, std::byte* buf, std::size_t len) no
         }
         if (!r) return ready_error(no_runtime);
         if (r->kind() == backend_kind::epoll) {
-            return readiness_op(s, r, cx, false, [&] { return ::recv(s->fd_, buf, len, MSG_DONTWAIT); });
+            return readiness_op(
+                s, r, cx, false, [&] { return ::recv(s->fd_, buf, len, MSG_DONTWAIT); }, len);
         }
         auto* ring = static_cast<uring_driver*>(r);
         uring_op* op = rd.take(uring_op::kind::recv);
@@ -252,7 +303,25 @@ io_poll poll_write(io_source* s, context& cx, const ::iovec* iov, std::size_t io
             m.msg_iov = const_cast<::iovec*>(iov);
             m.msg_iovlen = std::min<std::size_t>(iovcnt, IOV_MAX);
             return ::sendmsg(s->fd_, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-        });
+        }, iovcnt <= IOV_MAX ? total : 0);
+    }
+    // Fast path: the side is free (nothing in flight, so order is kept), so try the send now,
+    // non-blocking, from the caller's memory (valid during this poll). A socket almost always
+    // has room: the write completes in this poll, with no SQE, no copy into a cell, no suspension
+    // and no wait for the ring's next submit (SQEs go in at the worker's park or tick, which
+    // would delay a request-response write by a whole scheduling round). Only when the socket
+    // buffer is full (EAGAIN) does the write go through the ring.
+    {
+        ::msghdr m{};
+        m.msg_iov = const_cast<::iovec*>(iov);
+        m.msg_iovlen = std::min<std::size_t>(iovcnt, IOV_MAX);
+        ssize_t sent;
+        do {
+            sent = ::sendmsg(s->fd_, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+        } while (sent < 0 && errno == EINTR);
+        if (sent >= 0) return ready_value(sent);
+        // ENOTSOCK: not a socket (a pipe): the ring's send path reports what applies.
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTSOCK) return ready_error(errno);
     }
     auto* ring = static_cast<uring_driver*>(r);
     const std::size_t n = std::min(total, max_write);

@@ -50,6 +50,13 @@ uring_driver::uring_driver(const void* worker_key, bool current_thread) : reacto
 
 uring_driver::~uring_driver() {
     unregister();
+    shutdown();
+    ::io_uring_queue_exit(&ring_);
+    ::close(eventfd_);
+}
+
+void uring_driver::shutdown() noexcept {
+    if (closing_) return;
     closing_ = true;
     drain_remote();
     if (::io_uring_sqe* sqe = get_sqe()) {
@@ -65,8 +72,6 @@ uring_driver::~uring_driver() {
         ::io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
         reap();
     }
-    ::io_uring_queue_exit(&ring_);
-    ::close(eventfd_);
 }
 
 ::io_uring_sqe* uring_driver::get_sqe() noexcept {

@@ -46,6 +46,8 @@ public:
 
     void park(std::optional<std::chrono::nanoseconds> timeout) override;
     void unpark() noexcept override;
+    // Cancels everything in flight and waits (bounded) for the completions. Idempotent.
+    void shutdown() noexcept override;
 
     // Caller: the thread driving this ring. Takes a ring reference on `op`.
     // Returns the SQE to fill (user_data is set to op).

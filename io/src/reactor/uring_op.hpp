@@ -29,15 +29,18 @@ namespace corio::detail::io {
 class uring_driver;
 
 struct uring_op {
-    enum class kind : std::uint8_t { recv, send, accept, connect, recvmsg, sendmsg };
+    enum class kind : std::uint8_t { recv, send, accept, connect, recvmsg, sendmsg, file, openat };
 
     explicit uring_op(kind k) noexcept : kind_(k) {}
     uring_op(const uring_op&) = delete;
     uring_op& operator=(const uring_op&) = delete;
     ~uring_op() {
-        // Lifetime: an accepted descriptor nobody took (the listener went away first) is closed
-        // here, so late accepts never leak descriptors.
-        if (kind_ == kind::accept && done_.load(std::memory_order_acquire) && res_ >= 0 && !consumed_) ::close(res_);
+        // Lifetime: an accepted (or opened) descriptor nobody took (the listener went away
+        // first, the open's awaiter was dropped) is closed here, so late completions never leak
+        // descriptors.
+        if ((kind_ == kind::accept || kind_ == kind::openat) && done_.load(std::memory_order_acquire) && res_ >= 0 &&
+            !consumed_)
+            ::close(res_);
     }
 
     void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
@@ -75,6 +78,9 @@ struct uring_op {
     ::socklen_t addrlen_ = 0;
     ::msghdr msg_{};             // recvmsg / sendmsg
     ::iovec iov_{};
+    // File ops: keeps the file's descriptor open until the CQE (the kernel may resolve the fd
+    // only when it issues the op, after the awaiter and even the file object are gone).
+    std::shared_ptr<void> keep_;
 };
 
 }  // namespace corio::detail::io

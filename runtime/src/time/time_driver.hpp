@@ -102,6 +102,7 @@ private:
 class time_driver final : public driver {
 public:
     time_driver(time_handle& h, std::unique_ptr<driver> inner) : handle_(h), inner_(std::move(inner)) {}
+    void shutdown() noexcept override { inner_->shutdown(); }
 
     void park(std::optional<std::chrono::nanoseconds> timeout) override;
     void unpark() noexcept override {

@@ -6,7 +6,7 @@
 //     fmt: a->to_string() == "127.0.0.1:8080"
 //
 // Parsing takes numeric addresses only ("host:port" with a literal IP); names go through
-// corio::net::resolve() (not yet available: see docs/io.md). Errors: std::errc::invalid_argument.
+// corio::net::resolve() (corio/net/resolve.hpp). Errors: std::errc::invalid_argument.
 #pragma once
 
 #include <corio/result.hpp>

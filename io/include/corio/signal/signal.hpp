@@ -53,7 +53,7 @@ public:
     /// `co_await l.recv()`: completes (yielding true) once the signal is delivered after the
     /// listener's last receive (or its creation). Never yields false today; the bool keeps the
     /// `while (co_await l.recv())` loop idiom of Tokio's Option<()>.
-    class [[nodiscard]] recv_operation : public leaf_awaiter<recv_operation> {
+    class [[nodiscard]] recv_operation final : public leaf_awaiter<recv_operation> {
     public:
         explicit recv_operation(listener* l) noexcept : l_(l) {}
         recv_operation(const recv_operation&) = delete;

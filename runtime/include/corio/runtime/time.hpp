@@ -83,7 +83,7 @@ inline instant now() noexcept { return detail::time_now(detail::current_time_han
 /// A future point in time: waits until `deadline`, then is ready (and stays ready) — Tokio's Sleep.
 /// Awaitable any number of times; reset() moves the deadline (and re-arms an elapsed sleep).
 /// Not copyable; movable only before its first poll.
-class [[nodiscard]] sleep_operation : public leaf_awaiter<sleep_operation> {
+class [[nodiscard]] sleep_operation final : public leaf_awaiter<sleep_operation> {
 public:
     explicit sleep_operation(instant deadline) noexcept
         : handle_(detail::current_time_handle()), deadline_(deadline) {}

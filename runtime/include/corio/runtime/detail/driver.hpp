@@ -19,6 +19,11 @@ public:
     virtual void park(std::optional<std::chrono::nanoseconds> timeout) = 0;
     // From any thread: the current or next park() returns promptly. Never lost.
     virtual void unpark() noexcept = 0;
+    // Runtime shutdown, after the workers have stopped and every task was cancelled: finish what
+    // is still in flight (an io_uring op whose cancellation has not completed holds its task's
+    // waker, and through it the runtime: waiting for it here breaks that cycle). Called by the
+    // shutting-down thread; park() is not called again afterwards.
+    virtual void shutdown() noexcept {}
 };
 
 }  // namespace corio::detail

@@ -30,7 +30,10 @@ public:
     virtual bool poll(context& cx) noexcept = 0;
 
 protected:
-    ~leaf() = default;
+    // Virtual only so that destroying a concrete leaf through std::optional / std::destroy_at
+    // draws no -Wdelete-non-abstract-non-virtual-dtor; leaves are never deleted through `leaf*`
+    // (it stays protected), and a call through the concrete type is devirtualized.
+    virtual ~leaf() = default;
 };
 
 /// What the harness needs from a scheduler (runtime/src/scheduler.hpp implements it).
