@@ -110,11 +110,12 @@ int child_main(int port_pipe) {
 
 TEST(accept_exhaustion, accept_loop_backs_off_on_emfile_and_serves_everyone) {
 #ifdef CORIO_TEST_ASAN
-    // KNOWN BUG (open, see the session note of 2026-11-28): under ASan+UBSan the forked child
-    // fails at once with a UBSan vptr error in a task waker fired from uring_driver::reap()
-    // (a stale waker: the task it names looks freed). Release, clang and TSan runs pass. Skipped
-    // here, visibly, until it is fixed; it must not be deleted.
-    GTEST_SKIP() << "known bug under ASan: stale task waker in the forked child (see note)";
+    // Not under ASan+UBSan: this test exhausts the descriptor table on purpose, and UBSan's vptr
+    // check (sanitizer_common's IsAccessibleMemoryRange) needs a free descriptor — it probes
+    // memory through a pipe — so every virtual call on a live object then "fails" the check
+    // (seen: scheduler_base on the live scheduler, confirmed with __asan_describe_address). The
+    // release, clang and TSan builds run it.
+    GTEST_SKIP() << "UBSan's vptr check needs a free descriptor; this test has none on purpose";
 #endif
     int fds[2];
     ASSERT_EQ(::pipe(fds), 0);
