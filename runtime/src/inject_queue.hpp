@@ -21,13 +21,15 @@ public:
     bool is_empty() const noexcept { return len_.load(std::memory_order_acquire) == 0; }
     std::size_t len() const noexcept { return len_.load(std::memory_order_acquire); }
 
-    void push(task_header* t) noexcept {
+    // False if the queue is closed: the notification was dropped, and with it perhaps the last
+    // reference that kept the scheduler alive — the caller must not touch the scheduler then.
+    bool push(task_header* t) noexcept {
         t->queue_next_ = nullptr;
-        push_batch(t, t, 1);
+        return push_batch(t, t, 1);
     }
 
-    // [first .. last] linked through queue_next_, last->queue_next_ == null.
-    void push_batch(task_header* first, task_header* last, std::size_t n) noexcept {
+    // [first .. last] linked through queue_next_, last->queue_next_ == null. As push().
+    bool push_batch(task_header* first, task_header* last, std::size_t n) noexcept {
         {
             std::lock_guard lock(mutex_);
             if (!closed_) {
@@ -35,7 +37,7 @@ public:
                 else head_ = first;
                 tail_ = last;
                 len_.store(len_.load(std::memory_order_relaxed) + n, std::memory_order_release);
-                return;
+                return true;
             }
         }
         // Closed: release the notifications' refs, outside the lock (dropping may free a task,
@@ -45,6 +47,7 @@ public:
             first->drop_notification();
             first = next;
         }
+        return false;
     }
 
     task_header* pop() noexcept {

@@ -291,8 +291,18 @@ void scheduler::schedule(task_header* t, bool is_yield) noexcept {
         w->schedule_local(t, is_yield);
         return;
     }
-    inject_.push(t);
-    notify_parked();
+    if (w && &w->sched_ == this) {
+        // One of our workers (parked, or shutting down): the scheduler outlives its workers.
+        if (inject_.push(t)) notify_parked();
+        return;
+    }
+    // Any other thread (a blocking-pool job, the signal dispatcher, a plain thread). Once pushed,
+    // the task's notification belongs to the queue, and a concurrent shutdown may drop it, free
+    // the last task and with it the scheduler, while we still notify: hold a reference for the
+    // duration. A refused push (queue closed) dropped the notification already.
+    retain();
+    if (inject_.push(t)) notify_parked();
+    release_ref();
 }
 
 bool scheduler::release(task_header* t) noexcept {

@@ -195,9 +195,16 @@ TEST(first_of, yields_the_winners_value_and_aborts_the_loser) {
 }
 
 corio::task<bool> race_in_order() {
-    // Both ready at once: argument order decides.
-    auto r = co_await corio::race(corio::sleep(0ms), corio::sleep(0ms));
-    co_return r.index() == 0;
+    // Both ready at once (a value queued in each): argument order decides, and the loser
+    // consumed nothing. (Not two sleep(0)s: whether a zero sleep is ready on its first poll
+    // depends on the clock tick, which made this flaky under TSan.)
+    auto [tx1, rx1] = corio::mpsc::channel<int>(1);
+    auto [tx2, rx2] = corio::mpsc::channel<int>(1);
+    if (!tx1.try_send(1) || !tx2.try_send(2)) co_return false;
+    auto r = co_await corio::race(rx1.recv(), rx2.recv());
+    if (r.index() != 0) co_return false;
+    auto left = rx2.try_recv();  // the losing recv took nothing
+    co_return left.has_value() && *left == 2;
 }
 
 TEST(race, simultaneously_ready_operations_are_taken_in_argument_order) {
