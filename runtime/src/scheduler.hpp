@@ -106,8 +106,9 @@ private:
     task_header* next_task() noexcept;
     task_header* next_local_task() noexcept;
     task_header* steal_work() noexcept;
+    task_header* spin_for_work(const std::atomic<std::uint32_t>* stop) noexcept;
     void run_task(task_header* t) noexcept;
-    void park(const std::atomic<std::uint32_t>* stop);
+    void park(const std::atomic<std::uint32_t>* stop, bool spun);
     bool transition_from_parked(const std::atomic<std::uint32_t>* stop);
     void transition_from_searching() noexcept;
     std::uint32_t next_random() noexcept;

@@ -315,6 +315,83 @@ TEST(stress_watch, receivers_never_go_backwards_and_end_on_the_last_value) {
     }
 }
 
+// Values whose halves must match: a torn read (half old, half new) breaks `check`. pair32 is read
+// through the seqlock (8 bytes), triple64 through the rw_lock.
+struct pair32 {
+    std::uint32_t a = 0, b = 0;
+    static pair32 make(std::uint32_t i) { return {i, i * 2654435761u}; }
+    std::uint64_t key() const { return a; }
+    bool check() const { return b == a * 2654435761u; }
+};
+struct triple64 {
+    std::uint64_t a = 0, b = 0, c = 0;
+    static triple64 make(std::uint64_t i) { return {i, ~i, i * 3}; }
+    std::uint64_t key() const { return a; }
+    bool check() const { return b == ~a && c == a * 3; }
+};
+static_assert(corio::detail::watch_snapshot<pair32> && corio::detail::watch_snapshot<std::uint64_t>);
+static_assert(!corio::detail::watch_snapshot<triple64> && !corio::detail::watch_snapshot<std::string>);
+
+// Each change a reader observes is a value it has not seen (strictly newer: every send here
+// writes a new value), whole, and the reader ends on the last one.
+template <class V>
+std::string read_changes(corio::watch::receiver<V>& rx, std::uint64_t n) {
+    std::uint64_t last = 0;
+    while (rx.blocking_changed().has_value()) {
+        auto g = rx.borrow_and_update();
+        if (!g->check()) return fmt::format("torn value {}/{}", g->a, g->b);
+        if (g->key() <= last) return fmt::format("change to {} after {}", g->key(), last);
+        last = g->key();
+    }
+    auto g = rx.borrow();
+    if (!g->check()) return "torn final value";
+    if (g->key() != n) return fmt::format("ended on {}, want {}", g->key(), n);
+    return {};
+}
+
+template <class V>
+corio::task<std::string> watch_struct_reader(corio::watch::receiver<V> rx, std::uint64_t n) {
+    std::uint64_t last = 0;
+    for (;;) {
+        auto changed = co_await rx.changed();
+        if (!changed) break;
+        auto g = rx.borrow_and_update();
+        if (!g->check()) co_return fmt::format("task: torn value {}", g->key());
+        if (g->key() <= last) co_return fmt::format("task: change to {} after {}", g->key(), last);
+        last = g->key();
+    }
+    if (rx.borrow()->key() != n) co_return "task: did not end on the last value";
+    co_return std::string();
+}
+
+template <class V>
+void torn_read_round(corio::runtime& rt, std::uint64_t n) {
+    auto [tx, rx] = corio::watch::channel<V>(V::make(0));
+    auto task_reader = rt.spawn(watch_struct_reader(rx, n));
+    std::string thread_error;
+    std::thread t([&thread_error, r = rx, n]() mutable { thread_error = read_changes(r, n); });
+    { auto gone = std::move(rx); }
+    for (std::uint64_t i = 1; i <= n; ++i) {
+        if (i % 2) (void)tx.send(V::make(static_cast<std::uint32_t>(i)));
+        else tx.send_modify([i](V& v) { v = V::make(static_cast<std::uint32_t>(i)); });
+        if (!tx.borrow()->check()) FAIL() << "sender's borrow torn";
+    }
+    { auto gone = std::move(tx); }
+    t.join();
+    EXPECT_EQ(thread_error, "");
+    EXPECT_EQ(task_reader.blocking_join().value(), "");
+}
+
+TEST(stress_watch, borrows_are_never_torn_in_seqlock_or_lock_mode) {
+    const std::size_t rounds = iterations(40, 10);
+    hang_guard guard("watch torn", nullptr);
+    corio::runtime rt({.worker_threads = 2});
+    for (std::size_t round = 0; round < rounds; ++round) {
+        torn_read_round<pair32>(rt, 20'000);
+        torn_read_round<triple64>(rt, 20'000);
+    }
+}
+
 corio::task<void> closed_waiter(corio::watch::sender<int>* tx) { co_await tx->closed(); }
 
 TEST(stress_watch, closed_completes_when_receivers_race_away) {

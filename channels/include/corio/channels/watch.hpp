@@ -18,6 +18,10 @@
 //   sender's send/modify blocks its thread. Keep refs short: never hold one across a co_await
 //   (the lock would be held while the task is suspended, possibly blocking a worker that sends,
 //   and a ref must be released on the thread that took it). Copy the value out instead.
+//   Small trivially copyable values (a T that std::atomic_ref<T> handles lock-free: integers,
+//   enums, pointers, small PODs) are read without any lock: a sequence counter (a seqlock)
+//   tells a reader whether the sender wrote meanwhile, and the ref holds a copy. Receivers then
+//   never write the value's cache line, and the sender never waits for them.
 // Disconnection: destroying the sender closes the channel: changed() then yields
 //   recv_error::closed once the receiver has seen the last version (a version sent just before
 //   the close is still reported as a change first), and has_changed() yields the error.
@@ -48,6 +52,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <bit>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -56,6 +61,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -82,8 +88,9 @@ namespace detail {
 // Bits:     closed (0): set once, by the sender's destruction, never cleared.
 //           version (1..): +2 per send; never decreases. A receiver compares it with the version
 //                          it has seen.
-// Access:   the version changes only with value_mutex_ held exclusively, so under a shared lock
-//           the version read belongs to the value read.
+// Access:   the version changes only with value_mutex_ held exclusively (seqlock mode: inside the
+//           sender's odd seq_ window), so under a shared lock (a stable even seq_) the version read
+//           belongs to the value read.
 // Ordering: every operation is seq_cst. Release/acquire alone publishes the value; seq_cst is
 //           needed because a send (RMW on the word, then a load of the waiter count) and a
 //           waiter (store of the waiter count, then a load of the word) form a Dekker pair:
@@ -172,20 +179,106 @@ private:
     std::atomic<std::size_t> len_{0};    // list_.size(); written under mutex_, read without it
 };
 
+// Whether a watch<T> reads its value through a seqlock (watch_shared::read_snapshot) instead of
+// the rw_lock: T must be trivially copyable and the size of a lock-free unsigned integer, which
+// then stores its bits (std::bit_cast). Not std::atomic_ref<T>: clang 14 calls libatomic for a
+// struct whose alignment is below its size.
+template <class T, std::size_t Size = (std::is_trivially_copyable_v<T> ? sizeof(T) : 0)>
+struct watch_snapshot_traits {
+    static constexpr bool value = false;
+    using storage = T;
+};
+template <class T>
+struct watch_snapshot_traits<T, 1> {
+    static constexpr bool value = true;
+    using storage = std::atomic<std::uint8_t>;
+};
+template <class T>
+struct watch_snapshot_traits<T, 2> {
+    static constexpr bool value = true;
+    using storage = std::atomic<std::uint16_t>;
+};
+template <class T>
+struct watch_snapshot_traits<T, 4> {
+    static constexpr bool value = true;
+    using storage = std::atomic<std::uint32_t>;
+};
+template <class T>
+struct watch_snapshot_traits<T, 8> {
+    static constexpr bool value = std::atomic<std::uint64_t>::is_always_lock_free;
+    using storage = std::conditional_t<value, std::atomic<std::uint64_t>, T>;
+};
+template <class T>
+inline constexpr bool watch_snapshot = watch_snapshot_traits<T>::value;
+
 // The one allocation of a watch channel.
 template <class T>
 class watch_shared {
 public:
     template <class U>
-    watch_shared(U&& initial, const channel_options& opts) : value_(std::forward<U>(initial)), metrics_(opts) {}
+    watch_shared(U&& initial, const channel_options& opts) : value_(make_storage(std::forward<U>(initial))), metrics_(opts) {}
 
     // Layout: three groups on their own cache lines. The value line (lock, value, version) moves
     // between sender and receivers on every send/borrow; the waiter list line is written by each
     // receiver that parks; rx_count_ and the rest are read-mostly. Sharing a line would make the
     // sender's rx_count_ check miss each time a receiver parks (watch_updates workload).
-    alignas(64) mutable rw_lock value_mutex_;
-    T value_;  // guarded by value_mutex_ (exclusive: the sender; shared: borrows)
+    alignas(64) mutable rw_lock value_mutex_;  // unused in seqlock mode
+    // Lock mode: a T guarded by value_mutex_ (exclusive: the sender; shared: borrows).
+    // Seqlock mode: T's bits in an atomic integer (relaxed accesses inside seq_ windows).
+    typename watch_snapshot_traits<T>::storage value_;
     watch_state state_;
+    // seq_ — seqlock mode only. Even: value_ and the version are stable; odd: the sender is
+    // writing them. Only the sender writes it (one sender: no writer-writer race).
+    // Ordering (Boehm's fence seqlock): the writer stores odd (relaxed), release fence, writes
+    // value_ and the version, stores even (release); a reader loads seq_ (acquire), reads, takes
+    // an acquire fence and reloads seq_ (relaxed): equal and even means the copy is one version.
+    std::atomic<std::uint32_t> seq_{0};
+
+    template <class U>
+    static decltype(auto) make_storage(U&& initial) {
+        if constexpr (watch_snapshot<T>) {
+            using bits = typename watch_snapshot_traits<T>::storage::value_type;
+            return bits(std::bit_cast<bits>(T(std::forward<U>(initial))));
+        } else {
+            return std::forward<U>(initial);
+        }
+    }
+
+    // Seqlock mode: a copy of the value and the version word it belongs to. Spins while the
+    // sender writes (a few nanoseconds); yields the thread if the sender was preempted mid-write.
+    std::pair<T, std::uint64_t> read_snapshot() const noexcept {
+        for (unsigned spins = 0;; ++spins) {
+            const std::uint32_t s1 = seq_.load(std::memory_order_acquire);
+            if (!(s1 & 1)) {
+                const T v = std::bit_cast<T>(value_.load(std::memory_order_relaxed));
+                const std::uint64_t w = state_.load();
+                std::atomic_thread_fence(std::memory_order_acquire);
+                if (seq_.load(std::memory_order_relaxed) == s1) return {v, w};
+            }
+            if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+            } else {
+                std::this_thread::yield();
+            }
+        }
+    }
+
+    // Seqlock mode, sender only: f(T&) -> bool runs on a copy; the copy is published (with a new
+    // version if f returned true). If f throws, nothing is published.
+    template <class F>
+    bool write_snapshot(F& f) {
+        T v = std::bit_cast<T>(value_.load(std::memory_order_relaxed));
+        const bool modified = f(v);
+        const std::uint32_t s = seq_.load(std::memory_order_relaxed);
+        seq_.store(s + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
+        value_.store(std::bit_cast<typename decltype(value_)::value_type>(v), std::memory_order_relaxed);
+        if (modified) state_.increment_version();
+        seq_.store(s + 2, std::memory_order_release);
+        return modified;
+    }
     alignas(64) watch_notify_list notify_rx_;  // changed() / wait_for() waiters; notified by send and close
     // Receivers alive. seq_cst: a receiver's decrement and a closed() waiter form the Dekker pair
     // of watch_notify_list with notify_tx_ (the condition is "count == 0").
@@ -237,20 +330,25 @@ public:
     ref(const ref&) = delete;
     ref& operator=(const ref&) = delete;
 
-    const T& operator*() const noexcept { return *value_; }
-    const T* operator->() const noexcept { return value_; }
-    const T& get() const noexcept { return *value_; }
+    const T& operator*() const noexcept { return get(); }
+    const T* operator->() const noexcept { return &get(); }
+    const T& get() const noexcept {
+        if constexpr (snapshot) return hold_;
+        else return *value_;
+    }
     /// Whether the value is a version the borrowing receiver had not seen (false from the sender).
     bool has_changed() const noexcept { return has_changed_; }
 
 private:
     friend class sender<T>;
     friend class receiver<T>;
-    ref(std::shared_lock<detail::rw_lock> lock, const T* v, bool changed) noexcept
-        : lock_(std::move(lock)), value_(v), has_changed_(changed) {}
+    static constexpr bool snapshot = detail::watch_snapshot<T>;
+    // Lock mode: the shared lock, and the value it guards. Seqlock mode: a copy of the value.
+    using hold_type = std::conditional_t<snapshot, T, std::shared_lock<detail::rw_lock>>;
+    ref(hold_type hold, const T* v, bool changed) noexcept : hold_(std::move(hold)), value_(v), has_changed_(changed) {}
 
-    std::shared_lock<detail::rw_lock> lock_;
-    const T* value_;
+    hold_type hold_;
+    const T* value_;  // lock mode only
     bool has_changed_;
 };
 
@@ -306,11 +404,14 @@ public:
 
     /// Calls f(T&) -> bool under the write lock; publishes a new version and wakes receivers only
     /// if it returns true (its changes are visible to borrows either way). If f throws, no
-    /// version is published and the exception propagates.
+    /// version is published and the exception propagates (in seqlock mode, f works on a copy and
+    /// its partial changes are dropped too).
     template <class F>
     bool send_if_modified(F&& f) {
         assert(shared_);
-        {
+        if constexpr (detail::watch_snapshot<T>) {
+            if (!shared_->write_snapshot(f)) return false;
+        } else {
             std::unique_lock lock(shared_->value_mutex_);
             if (!std::forward<F>(f)(shared_->value_)) return false;
             // Under the exclusive lock, so a shared borrower reads a matching value and version.
@@ -325,8 +426,12 @@ public:
     /// A read guard on the current value (has_changed() is false). Not across a co_await.
     [[nodiscard]] ref<T> borrow() const {
         assert(shared_);
-        std::shared_lock lock(shared_->value_mutex_);
-        return ref<T>(std::move(lock), &shared_->value_, false);
+        if constexpr (detail::watch_snapshot<T>) {
+            return ref<T>(shared_->read_snapshot().first, nullptr, false);
+        } else {
+            std::shared_lock lock(shared_->value_mutex_);
+            return ref<T>(std::move(lock), &shared_->value_, false);
+        }
     }
 
     /// The channel's counters, if it was made `with_metrics` (corio/channels/metrics.hpp).
@@ -430,21 +535,28 @@ public:
     /// Precondition (all receiver operations but changed/has_changed): non-empty receiver.
     [[nodiscard]] ref<T> borrow() const {
         assert(shared_);
-        std::shared_lock lock(shared_->value_mutex_);
-        const std::uint64_t v = detail::watch_state::version(shared_->state_.load());
-        return ref<T>(std::move(lock), &shared_->value_, v != version_);
+        if constexpr (detail::watch_snapshot<T>) {
+            auto [value, w] = shared_->read_snapshot();
+            return ref<T>(value, nullptr, detail::watch_state::version(w) != version_);
+        } else {
+            std::shared_lock lock(shared_->value_mutex_);
+            const std::uint64_t v = detail::watch_state::version(shared_->state_.load());
+            return ref<T>(std::move(lock), &shared_->value_, v != version_);
+        }
     }
 
     /// As borrow(), and marks the borrowed version seen. Not across a co_await.
     [[nodiscard]] ref<T> borrow_and_update() {
         assert(shared_);
-        std::shared_lock lock(shared_->value_mutex_);
-        // Under the shared lock the version belongs to the value (watch_state Access rule).
-        const std::uint64_t v = detail::watch_state::version(shared_->state_.load());
-        const bool changed = v != version_;
-        if (changed) shared_->count_observed(version_, v);
-        version_ = v;
-        return ref<T>(std::move(lock), &shared_->value_, changed);
+        if constexpr (detail::watch_snapshot<T>) {
+            auto [value, w] = shared_->read_snapshot();
+            return ref<T>(value, nullptr, mark_seen(detail::watch_state::version(w)));
+        } else {
+            std::shared_lock lock(shared_->value_mutex_);
+            // Under the shared lock the version belongs to the value (watch_state Access rule).
+            const std::uint64_t v = detail::watch_state::version(shared_->state_.load());
+            return ref<T>(std::move(lock), &shared_->value_, mark_seen(v));
+        }
     }
 
     /// Whether a version this receiver has not seen exists; recv_error::closed once the sender
@@ -463,6 +575,17 @@ public:
 
     /// Makes the current value count as unseen: the next changed() completes at once.
     void mark_changed() noexcept { version_ -= detail::watch_state::version_step; }
+
+private:
+    // Marks version v seen; true if this receiver had not seen it.
+    bool mark_seen(std::uint64_t v) noexcept {
+        const bool changed = v != version_;
+        if (changed) shared_->count_observed(version_, v);
+        version_ = v;
+        return changed;
+    }
+
+public:
 
     /// Receiver-side; not concurrently with other receiver-side operations. Completes once a
     /// version newer than the last seen exists, and marks it seen (borrow_and_update() then reads
@@ -550,26 +673,10 @@ public:
                 return true;
             }
             for (;;) {
-                {
-                    std::shared_lock lock(sh->value_mutex_);
-                    const std::uint64_t v = detail::watch_state::version(sh->state_.load());
-                    if (!checked_ || v != checked_version_) {
-                        if (!cx.poll_budget()) return false;
-                        checked_ = true;
-                        checked_version_ = v;
-                        const bool changed = v != rx_->version_;
-                        if (changed) sh->count_observed(rx_->version_, v);
-                        rx_->version_ = v;
-                        try {
-                            if (pred_(std::as_const(sh->value_))) {
-                                out_.emplace(ref<T>(std::move(lock), &sh->value_, changed));
-                                return true;
-                            }
-                        } catch (...) {
-                            error_ = std::current_exception();
-                            return true;
-                        }
-                    }
+                switch (check(sh, cx)) {
+                case check_result::done: return true;
+                case check_result::budget_spent: return false;
+                case check_result::unmet: break;
                 }
                 // pred is false for checked_version_: register, then re-check the word.
                 sh->notify_rx_.enqueue(node_, cx.waker());
@@ -591,6 +698,41 @@ public:
         }
 
     private:
+        enum class check_result { done, budget_spent, unmet };
+
+        // Runs pred on the current version unless it already failed on it. done: out_ or error_
+        // is set. unmet: pred is false for checked_version_.
+        check_result check(detail::watch_shared<T>* sh, context& cx) {
+            if constexpr (detail::watch_snapshot<T>) {
+                // Not a structured binding: clang 14 cannot capture one.
+                const std::pair<T, std::uint64_t> snap = sh->read_snapshot();
+                return check_version(detail::watch_state::version(snap.second), snap.first, cx,
+                                     [&snap] { return snap.first; });
+            } else {
+                std::shared_lock lock(sh->value_mutex_);
+                const std::uint64_t v = detail::watch_state::version(sh->state_.load());
+                return check_version(v, sh->value_, cx, [&lock] { return std::move(lock); });
+            }
+        }
+        template <class Hold>
+        check_result check_version(std::uint64_t v, const T& value, context& cx, Hold hold) {
+            if (checked_ && v == checked_version_) return check_result::unmet;
+            if (!cx.poll_budget()) return check_result::budget_spent;
+            checked_ = true;
+            checked_version_ = v;
+            const bool changed = rx_->mark_seen(v);
+            try {
+                if (pred_(value)) {
+                    out_.emplace(ref<T>(hold(), detail::watch_snapshot<T> ? nullptr : &value, changed));
+                    return check_result::done;
+                }
+            } catch (...) {
+                error_ = std::current_exception();
+                return check_result::done;
+            }
+            return check_result::unmet;
+        }
+
         receiver* rx_;
         Pred pred_;
         detail::list_waiter node_;

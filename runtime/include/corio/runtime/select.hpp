@@ -168,14 +168,17 @@ public:
     static constexpr bool has_handler = !std::is_same_v<Handler, no_handler>;
     static constexpr bool is_filtered = !std::is_same_v<Filter, detail::filter_none>;
 
-    select_branch(Source&& s, Handler&& h, bool enabled = true, unsent_type* unsent = nullptr)
-        : source_(std::move(s)), handler_(std::move(h)), enabled_(enabled), unsent_(unsent) {}
+    template <class H>
+    select_branch(Source&& s, H&& h, bool enabled = true, unsent_type* unsent = nullptr)
+        : source_(std::move(s)), handler_(std::forward<H>(h)), enabled_(enabled), unsent_(unsent) {}
     select_branch(select_branch&&) = default;
     select_branch& operator=(select_branch&&) = delete;
 
     /// Precondition (Tokio's `, if cond`): false disables the branch; its operation is never
     /// polled (a task<T> is never spawned).
-    select_branch if_(bool condition) && {
+    // Returns the branch itself (it lives to the end of the full-expression): every copy of a
+    // branch costs the select in a loop (store-forwarding stalls on the freshly built fields).
+    select_branch&& if_(bool condition) && {
         enabled_ = enabled_ && condition;
         return std::move(*this);
     }
@@ -200,7 +203,7 @@ public:
 
     /// For a temporary send operation (`tx.send(v)`): if the branch does not win (it loses, is
     /// disabled, or every branch is), the value that was not sent is moved into `out`.
-    select_branch unsent_into(unsent_type& out) &&
+    select_branch&& unsent_into(unsent_type& out) &&
         requires(Source::gives_back)
     {
         unsent_ = &out;
@@ -222,8 +225,7 @@ private:
     template <class F, class H>
     select_branch<Source, std::decay_t<H>, F> with(H&& h) {
         static_assert(!is_filtered, "corio::branch: only one of when_some()/when_ok()");
-        std::decay_t<H> handler(std::forward<H>(h));
-        return select_branch<Source, std::decay_t<H>, F>(std::move(source_), std::move(handler), enabled_, unsent_);
+        return select_branch<Source, std::decay_t<H>, F>(std::move(source_), std::forward<H>(h), enabled_, unsent_);
     }
 };
 
@@ -240,8 +242,7 @@ template <class A, class H>
 auto branch(A&& op, H&& handler) {
     using S = detail::source_t<A&&>;
     detail::check_handler_temporary<H>();
-    std::decay_t<H> h(std::forward<H>(handler));
-    return select_branch<S, std::decay_t<H>>(detail::make_source(std::forward<A>(op)), std::move(h));
+    return select_branch<S, std::decay_t<H>>(detail::make_source(std::forward<A>(op)), std::forward<H>(handler));
 }
 
 /// Tokio's `else`: runs when every branch is disabled (by if_, or by when_some/when_ok results).
@@ -273,11 +274,13 @@ struct is_otherwise : std::false_type {};
 template <class H>
 struct is_otherwise<otherwise_branch<H>> : std::true_type {};
 
+// A branch passes through by reference (the temporary lives to the end of the select's
+// full-expression); the select_operation moves it once, into its state.
 template <class A>
-auto as_branch(A&& a) {
+decltype(auto) as_branch(A&& a) {
     if constexpr (is_select_branch<std::remove_cvref_t<A>>::value) {
         static_assert(!std::is_lvalue_reference_v<A>, "corio::select: pass branches as temporaries (corio::branch(...))");
-        return std::remove_cvref_t<A>(std::move(a));
+        return static_cast<std::remove_cvref_t<A>&&>(a);
     } else {
         static_assert(!is_otherwise<std::remove_cvref_t<A>>::value, "corio::select: otherwise() must be the last argument");
         return branch(std::forward<A>(a));

@@ -21,6 +21,7 @@
 // task (or thread) at a time.
 #pragma once
 
+#include <corio/runtime/detail/adaptive_mutex.hpp>
 #include <corio/runtime/waker.hpp>
 
 #include <algorithm>
@@ -179,7 +180,7 @@ private:
     // and g++ 12 does not honour a frame member's alignment above 16 (UBSan: misaligned address).
     // Owners that need it on its own cache line (mpsc's chan, heap-allocated) align the member.
     std::atomic<std::size_t> word_;
-    std::mutex mutex_;
+    adaptive_mutex mutex_;
     // Guarded by mutex_: the waiter list, oldest at head_.
     acquirer* head_ = nullptr;
     acquirer* tail_ = nullptr;
@@ -211,7 +212,7 @@ private:
 
     // Tokio's add_permits_locked: assigns `rem` permits to waiters oldest first; a waiter whose
     // need is met leaves the list and its waker is woken after the lock is released. Unlocks.
-    void add_permits_locked(std::size_t rem, std::unique_lock<std::mutex>& lock) noexcept {
+    void add_permits_locked(std::size_t rem, std::unique_lock<adaptive_mutex>& lock) noexcept {
         for (;;) {
             if (!lock.owns_lock()) lock.lock();
             std::array<waker, wake_batch> wakers;
