@@ -5,10 +5,11 @@
 // Rules:   unpark() calls the driver's unpark (a syscall) only when it found `parked`: waking a
 //          worker that is running or spinning costs one atomic exchange.
 // Ordering: seq_cst, so "push task; unpark" and "set parked; check queues" cannot both miss.
-// Spinning: before blocking, the worker spins ~5 µs waiting for `notified` (unless it just spun
-//          searching for work, worker::spin_for_work). Blocking and being
+// Spinning: before blocking, the worker spins ~5 µs waiting for `notified`. Blocking and being
 //          woken across vCPUs costs ~23 µs here (LIMITS.md), so a short spin catches most
-//          hand-offs at the price of a cache-line transfer.
+//          hand-offs at the price of a cache-line transfer. Not right after a search spin
+//          (worker::spin_for_work), nor while io is in flight (driver::io_pending: the spin
+//          would not see a completion).
 #pragma once
 
 #include "futex.hpp"
@@ -50,7 +51,7 @@ public:
     void park(std::optional<std::chrono::nanoseconds> timeout = std::nullopt, bool spin = true) {
         std::uint32_t s = notified;
         if (state_.compare_exchange_strong(s, empty, std::memory_order_seq_cst)) return;
-        if (spin && (!timeout || timeout->count() > 0)) {
+        if (spin && (!timeout || timeout->count() > 0) && !driver_->io_pending()) {
             for (int i = 0; i < spin_iterations; ++i) {
                 if (state_.load(std::memory_order_relaxed) == notified) {
                     state_.exchange(empty, std::memory_order_seq_cst);

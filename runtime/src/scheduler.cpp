@@ -134,7 +134,7 @@ task_header* worker::spin_for_work(const std::atomic<std::uint32_t>* stop) noexc
     // the unpark (idle.hpp rule 2), and the work crosses over by a steal. Spinning in the parker
     // instead (counted as parked) made every hand-off pay the mutex, the unpark and a park cycle:
     // select_two and spawn_many ran ~1.5x slower.
-    if (!is_searching_) return nullptr;
+    if (!is_searching_ || parker_.get_driver().io_pending()) return nullptr;
     for (unsigned round = 0; round < search_spin_rounds; ++round) {
         for (unsigned i = 0; i < search_spin_pauses; ++i) cpu_relax();
         if (sched_.is_shutdown() || (stop && stop->load(std::memory_order_acquire))) return nullptr;

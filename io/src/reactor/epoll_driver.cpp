@@ -37,11 +37,14 @@ int epoll_driver::add(int fd, scheduled_io* s) noexcept {
     ::epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = s;
-    return ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return errno;
+    registered_.fetch_add(1, std::memory_order_relaxed);
+    return 0;
 }
 
 void epoll_driver::remove(int fd, scheduled_io* s) noexcept {
     ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    registered_.fetch_sub(1, std::memory_order_relaxed);
     std::lock_guard lock(release_mutex_);
     released_.push_back(s);
     has_released_.store(true, std::memory_order_relaxed);

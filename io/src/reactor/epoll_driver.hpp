@@ -54,6 +54,8 @@ public:
 
     void park(std::optional<std::chrono::nanoseconds> timeout) override;
     void unpark() noexcept override;
+    // Descriptors registered here (an idle connection still waits for the kernel).
+    bool io_pending() const noexcept override { return registered_.load(std::memory_order_relaxed) > 0; }
 
     // Any thread. 0 or an errno.
     int add(int fd, scheduled_io* s) noexcept;
@@ -68,6 +70,7 @@ private:
     std::mutex release_mutex_;
     std::vector<scheduled_io*> released_;  // guarded by release_mutex_
     std::atomic<bool> has_released_{false};  // relaxed hint; the mutex orders the vector
+    std::atomic<std::size_t> registered_{0};  // add() minus remove(); a hint (relaxed)
 };
 
 }  // namespace corio::detail::io

@@ -48,6 +48,7 @@ public:
     void unpark() noexcept override;
     // Cancels everything in flight and waits (bounded) for the completions. Idempotent.
     void shutdown() noexcept override;
+    bool io_pending() const noexcept override { return in_flight_ > 0; }
 
     // Caller: the thread driving this ring. Takes a ring reference on `op`.
     // Returns the SQE to fill (user_data is set to op).

@@ -103,6 +103,7 @@ class time_driver final : public driver {
 public:
     time_driver(time_handle& h, std::unique_ptr<driver> inner) : handle_(h), inner_(std::move(inner)) {}
     void shutdown() noexcept override { inner_->shutdown(); }
+    bool io_pending() const noexcept override { return inner_->io_pending(); }
 
     void park(std::optional<std::chrono::nanoseconds> timeout) override;
     void unpark() noexcept override {

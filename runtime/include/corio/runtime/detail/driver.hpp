@@ -24,6 +24,11 @@ public:
     // waker, and through it the runtime: waiting for it here breaks that cycle). Called by the
     // shutting-down thread; park() is not called again afterwards.
     virtual void shutdown() noexcept {}
+    // Whether io is in flight in this driver (the worker's own thread asks). Such a worker's next
+    // work mostly comes from the kernel, which a spin does not see: it parks without spinning
+    // (worker::spin_for_work, parker::park). Spinning there cost an http server ~15 % more CPU
+    // per request, taken from the load generator on the same 2 vCPUs.
+    virtual bool io_pending() const noexcept { return false; }
 };
 
 }  // namespace corio::detail
