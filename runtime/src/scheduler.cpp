@@ -204,6 +204,16 @@ void worker::schedule_local(task_header* t, bool is_yield) noexcept {
     if (should_notify) sched_.notify_parked();
 }
 
+void worker::schedule_while_parked(task_header* t) noexcept {
+    // A wake from this worker's own driver (an io completion, a timer) while it parks. Queued
+    // here, without notifying anyone per task: the worker runs it as soon as the driver returns,
+    // and then notifies once if it has more than one task (park below; Tokio's
+    // should_notify_others). Notifying per wake made an http server write an eventfd to the other
+    // worker for nearly every request. FIFO, not the LIFO slot: the timers and completions of
+    // one park run in the order they fired (as they did through the inject queue).
+    run_queue_.push_back(t, sched_.inject_);
+}
+
 void worker::park(const std::atomic<std::uint32_t>* stop, bool spun) {
     if (lifo_slot_ || run_queue_.has_tasks() || deferred_head_) return;
     // Tasks of ours that completed elsewhere: free them before sleeping (local_owned.hpp rule 2).
@@ -221,17 +231,22 @@ void worker::park(const std::atomic<std::uint32_t>* stop, bool spun) {
         if (transition_from_parked(stop)) break;
     }
     is_parked_ = false;
+    // Work for more than this worker (queued by its driver meanwhile): one notification.
+    if (!is_searching_ && (lifo_slot_ ? 1 : 0) + run_queue_.len() > 1) sched_.notify_parked();
 }
 
 bool worker::transition_from_parked(const std::atomic<std::uint32_t>* stop) {
     const bool stopping = stop && stop->load(std::memory_order_acquire);
     if (stopping || lifo_slot_ || run_queue_.has_tasks()) {
-        // Woken for our own reasons, not by worker_to_notify: count ourselves unparked.
-        sched_.idle_.unpark_worker_by_id(index_);
-        return true;
+        // Woken for our own reasons (our driver queued tasks here): count ourselves unparked,
+        // unless worker_to_notify picked us meanwhile, which counted us unparked and searching.
+        if (sched_.idle_.unpark_worker_by_id(index_)) return true;
+    } else if (sched_.idle_.is_parked(index_)) {
+        return false;  // spurious, or a timer: park again
     }
-    if (sched_.idle_.is_parked(index_)) return false;  // spurious, or a timer: park again
-    // worker_to_notify picked us and counted us as searching.
+    // worker_to_notify picked us and counted us as searching: we are, until we run a task
+    // (transition_from_searching). Leaving the count would keep num_searching above 0 for good,
+    // and idle.hpp rule 2 would then silence every later notification.
     is_searching_ = sched_.workers_.size() > 1;
     if (!is_searching_) sched_.idle_.transition_worker_from_searching();
     return true;
@@ -314,12 +329,13 @@ void scheduler::spawn(task_header* t) noexcept {
 
 void scheduler::schedule(task_header* t, bool is_yield) noexcept {
     worker* w = current_worker();
-    if (w && &w->sched_ == this && !w->is_parked_ && !is_shutdown()) {
-        w->schedule_local(t, is_yield);
+    if (w && &w->sched_ == this && !is_shutdown()) {
+        if (w->is_parked_) w->schedule_while_parked(t);
+        else w->schedule_local(t, is_yield);
         return;
     }
     if (w && &w->sched_ == this) {
-        // One of our workers (parked, or shutting down): the scheduler outlives its workers.
+        // One of our workers, shutting down: the scheduler outlives its workers.
         if (inject_.push(t)) notify_parked();
         return;
     }

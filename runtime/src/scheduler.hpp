@@ -77,6 +77,7 @@ public:
     void run();                                      // a multi_thread worker thread's body
     void run_until(const std::atomic<std::uint32_t>& stop);  // current_thread: block_on drives
     void schedule_local(task_header* t, bool is_yield) noexcept;
+    void schedule_while_parked(task_header* t) noexcept;
     void drain_for_shutdown() noexcept;
 
     scheduler& sched_;
@@ -87,7 +88,7 @@ public:
     // Owned by this worker's thread:
     task_header* lifo_slot_ = nullptr;
     bool is_searching_ = false;
-    bool is_parked_ = false;  // inside the driver: wakes from here go through the inject queue
+    bool is_parked_ = false;  // inside the driver: wakes from here are queued without notifying
     std::uint32_t tick_ = 0;
     unsigned budget_ = 0;
     std::int64_t task_refs_ = 0;  // tasks spawned minus freed on this worker (scheduler::refs_)
