@@ -283,7 +283,7 @@ runtime_options validated(runtime_options o) {
 scheduler::scheduler(runtime_options opts)
     : opts_(validated(std::move(opts))),
       current_thread_(opts_.flavor == runtime_flavor::current_thread),
-      time_(opts_.start_paused, &idle_),
+      time_(opts_.start_paused, this),
       idle_(worker_count_for(opts_)),
       blocking_(opts_.max_blocking_threads, opts_.blocking_keep_alive, opts_.thread_name + "-blk") {
     const std::size_t n = worker_count_for(opts_);
@@ -384,6 +384,19 @@ void scheduler::release_runtime_ref() noexcept {
 
 void scheduler::notify_parked() noexcept {
     if (auto w = idle_.worker_to_notify()) workers_[*w]->parker_.unpark();
+}
+
+bool scheduler::is_quiescent() const noexcept {
+    // Queues first, then the parked count. A parked worker whose driver queued a task counts
+    // itself unparked (seq_cst RMW) before it pops the task (acq_rel CAS), so a reader that sees
+    // the queue emptied by that pop sees the count raised too. In the other order a reader could
+    // see the count before the raise and the queue after the pop: "quiescent" while the task
+    // runs (the paused clock then jumped past a timer that task was about to set or log).
+    if (!inject_.is_empty()) return false;
+    for (const auto& w : workers_)
+        if (w->run_queue_.has_tasks()) return false;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return idle_.num_unparked() == 0;
 }
 
 void scheduler::notify_if_work_pending() noexcept {

@@ -132,6 +132,10 @@ public:
 
     void notify_parked() noexcept;
     void notify_if_work_pending() noexcept;
+    // Every worker parked and no task queued (inject queue, run queues): the paused clock may
+    // auto-advance. Any thread. A parked worker's LIFO slot is empty (park() leaves it only with
+    // the slot empty, and its driver queues wakes into the run queue, schedule_while_parked).
+    bool is_quiescent() const noexcept;
     bool is_shutdown() const noexcept { return shutdown_.load(std::memory_order_acquire); }
 
     void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }

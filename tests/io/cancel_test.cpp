@@ -5,6 +5,9 @@
 
 #include <corio/net/tcp_listener.hpp>
 #include <corio/net/tcp_stream.hpp>
+#include <corio/net/unix_stream.hpp>
+#include <corio/channels/oneshot.hpp>
+#include <corio/runtime/select.hpp>
 #include <corio/runtime/join_handle.hpp>
 #include <corio/runtime/runtime.hpp>
 #include <corio/runtime/time.hpp>
@@ -159,6 +162,42 @@ TEST(io_cancel, accept_cancelled_by_timeout_then_next_accept_gets_the_connection
 corio::task<void> pending_read_forever(tcp_stream* s) {
     std::array<std::byte, 16> buf;
     (void)co_await s->read(buf);
+}
+
+// --- a dropped stream's descriptor number is not reused under a queued op ------------------------
+
+// On io_uring a recv is queued as an SQE and reaches the kernel at the worker's next park. If the
+// stream is dropped first and its descriptor closed at once, a socket made in between gets the
+// same number and the stale recv steals its bytes. One task, one worker: drop a stream with a
+// read queued, make a new pair (it reuses the numbers), send, read: the bytes must arrive.
+corio::task<std::string> reuse_main() {
+    for (int i = 0; i < 50; ++i) {
+        {
+            auto old = corio::net::unix_stream::pair().value();
+            std::array<std::byte, 64> buf{};
+            auto [tx, rx] = corio::oneshot::channel<int>();
+            (void)tx.send(1);
+            // The read is polled first (its recv queued), then loses to the ready receive.
+            auto r = co_await corio::select_biased(old.first.read(buf), std::move(rx));
+            if (r.index() != 1) co_return "the ready receive should have won";
+        }  // both ends dropped: their numbers are free for the pair below
+        auto fresh = corio::net::unix_stream::pair().value();
+        const std::string msg = "round " + std::to_string(i);
+        (co_await fresh.second.write_all(bytes_of(msg))).value();
+        std::array<char, 64> in{};
+        auto n = co_await corio::timeout(5s, fresh.first.read(in));
+        if (!n) co_return "round " + std::to_string(i) + ": the bytes never arrived (a stale op took them)";
+        if (!*n) co_return (*n).error().message();
+        if (std::string(in.data(), **n) != msg) co_return "round " + std::to_string(i) + ": got other bytes";
+    }
+    co_return "ok";
+}
+
+TEST(io_cancel, a_dropped_streams_queued_op_never_touches_a_new_socket_with_its_number) {
+    corio::runtime_options o;
+    o.worker_threads = 1;
+    corio::runtime rt(o);
+    EXPECT_EQ(rt.block_on(reuse_main()), "ok");
 }
 
 // Runtime shutdown with reads still pending on both workers: every frame is destroyed, the

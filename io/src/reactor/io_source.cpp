@@ -29,6 +29,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace corio::detail::io {
 
@@ -78,10 +79,28 @@ class io_source {
 public:
     explicit io_source(int fd) noexcept : fd_(fd) {}
     ~io_source() {
+        // An SQE names the descriptor by number, and the kernel resolves it only when the ring
+        // submits it (at the owning worker's next park or tick), which may be after this runs.
+        // Closed now, the number could go to a new socket before then and the stale recv/send
+        // would act on that one (a stress test saw proxies read a spurious EOF and lose bytes).
+        // So while an op is in flight its cell keeps the descriptor open; the last of them
+        // closes it, after its CQE (teardown has asked the kernel to cancel them).
+        bool deferred = false;
+        if (fd_ >= 0 && (rd_.inflight || wr_.inflight)) {
+            try {
+                const int fd = fd_;
+                std::shared_ptr<void> closer(nullptr, [fd](void*) { ::close(fd); });
+                if (rd_.inflight) rd_.inflight->keep_ = closer;
+                if (wr_.inflight) wr_.inflight->keep_ = closer;
+                deferred = true;
+            } catch (...) {
+                // No memory for the control block: close now (the old, racy behaviour).
+            }
+        }
         rd_.teardown();
         wr_.teardown();
         if (scheduled_io* s = sio_.load(std::memory_order_acquire)) s->owner_->remove(fd_, s);
-        if (fd_ >= 0) ::close(fd_);
+        if (fd_ >= 0 && !deferred) ::close(fd_);
     }
 
     // Relaxed increment: a reference is only made from a live one. Acq_rel decrement: the

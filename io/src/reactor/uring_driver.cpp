@@ -96,11 +96,15 @@ void uring_driver::shutdown() noexcept {
     return sqe;
 }
 
+static_assert(alignof(uring_op) > 1, "the cancel tag needs a free low bit");
+
 void uring_driver::submit_cancel(uring_op* op) noexcept {
     if (op->is_done()) return;
     if (::io_uring_sqe* sqe = get_sqe()) {
         ::io_uring_prep_cancel(sqe, op, 0);
-        ::io_uring_sqe_set_data64(sqe, tag_ignore);
+        op->retain();  // released at the cancel's CQE (tag_cancel_bit)
+        ++in_flight_;
+        ::io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uintptr_t>(op) | tag_cancel_bit);
     }
 }
 
@@ -158,8 +162,12 @@ void uring_driver::reap() noexcept {
                 eventfd_armed_ = false;
                 continue;
             }
-            auto* op = reinterpret_cast<uring_op*>(static_cast<std::uintptr_t>(tag));
             --in_flight_;
+            if (tag & tag_cancel_bit) {
+                reinterpret_cast<uring_op*>(static_cast<std::uintptr_t>(tag & ~tag_cancel_bit))->release();
+                continue;
+            }
+            auto* op = reinterpret_cast<uring_op*>(static_cast<std::uintptr_t>(tag));
             op->res_ = cqe->res;
             // Release: publishes res_ (and what the kernel wrote into buf_/addr_, ordered by the
             // CQE read above) to the task's acquire load of done_.

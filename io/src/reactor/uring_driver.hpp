@@ -63,15 +63,20 @@ private:
     void arm_eventfd() noexcept;
     void submit_cancel(uring_op* op) noexcept;
 
-    static constexpr std::uint64_t tag_ignore = 1;   // cancel SQEs: their CQE is dropped
+    static constexpr std::uint64_t tag_ignore = 1;   // the shutdown's cancel-all: its CQE is dropped
     static constexpr std::uint64_t tag_eventfd = 2;  // the unpark read
+    // A cancel SQE's user_data is its target's address with this bit set. The cancel holds a
+    // reference on the target until the cancel's own CQE: were the cell freed earlier (its CQE
+    // reaped first) and the address reused by a new op on this ring, a still-queued
+    // ASYNC_CANCEL (matched by user_data) would cancel the new op instead.
+    static constexpr std::uint64_t tag_cancel_bit = 1;
 
     ::io_uring ring_{};
     int eventfd_ = -1;
     std::uint64_t eventfd_buf_ = 0;  // the kernel writes here while the read is armed
     bool eventfd_armed_ = false;     // driving thread only
     bool closing_ = false;
-    std::size_t in_flight_ = 0;      // ops submitted and not reaped (driving thread only)
+    std::size_t in_flight_ = 0;      // ops and cancels submitted, not reaped (driving thread only)
 
     std::mutex remote_mutex_;
     std::vector<uring_op*> remote_cancels_;  // guarded by remote_mutex_; each holds a ref

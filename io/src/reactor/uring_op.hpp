@@ -12,6 +12,7 @@
 //             (acquire) before it reads res_ — the only cross-thread hand-off of the result.
 // waker_:     the task registers, the ring's CQE handler wakes (atomic_waker.hpp).
 // cancel_:    set by whoever asks for IORING_OP_ASYNC_CANCEL first; later requests are no-ops.
+//             The cancel SQE holds a ref until its own CQE (uring_driver::tag_cancel_bit).
 #pragma once
 
 #include "atomic_waker.hpp"
@@ -78,8 +79,9 @@ struct uring_op {
     ::socklen_t addrlen_ = 0;
     ::msghdr msg_{};             // recvmsg / sendmsg
     ::iovec iov_{};
-    // File ops: keeps the file's descriptor open until the CQE (the kernel may resolve the fd
-    // only when it issues the op, after the awaiter and even the file object are gone).
+    // Keeps the op's descriptor open until the CQE (the kernel resolves the fd only when the
+    // ring submits the op, maybe after the awaiter and even the file or socket are gone): set at
+    // creation for file ops, and by ~io_source for a socket op still in flight.
     std::shared_ptr<void> keep_;
 };
 

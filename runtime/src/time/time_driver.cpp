@@ -19,8 +19,8 @@ constexpr std::size_t wake_batch = 32;
 constexpr std::chrono::milliseconds paused_recheck{1};
 }  // namespace
 
-time_handle::time_handle(bool start_paused, const idle* idle)
-    : base_(time::clock::now()), paused_(start_paused), idle_(idle) {}
+time_handle::time_handle(bool start_paused, const scheduler* sched)
+    : base_(time::clock::now()), paused_(start_paused), sched_(sched) {}
 
 time::instant time_handle::now() const noexcept {
     // Acquire: pairs with the release stores in pause()/resume()/advance(), so a frozen time is
@@ -152,8 +152,13 @@ void time_handle::process(std::uint64_t now_tick) noexcept {
 void time_handle::process_locked(std::unique_lock<std::mutex>& lock, std::uint64_t now_tick) noexcept {
     std::array<waker, wake_batch> batch;
     std::size_t n = 0;
+    bool firing = false;
     // Time going backwards (a VM's clock) is clamped inside wheel::poll, which never moves back.
     while (timer_entry* e = wheel_.poll(now_tick)) {
+        if (!firing) {
+            firing = true;
+            wakes_in_flight_.fetch_add(1, std::memory_order_relaxed);  // under mutex_
+        }
         batch[n++] = std::move(e->waker_);
         // Release: our last access to the entry; the owner may free it once it sees this.
         e->fired_.store(true, std::memory_order_release);
@@ -171,6 +176,8 @@ void time_handle::process_locked(std::unique_lock<std::mutex>& lock, std::uint64
     next_expiration_hint_.store(next ? *next : never, std::memory_order_relaxed);
     lock.unlock();
     for (std::size_t i = 0; i < n; ++i) std::move(batch[i]).wake();
+    // Release: the woken tasks are queued before an auto-advance can see 0 here.
+    if (firing) wakes_in_flight_.fetch_sub(1, std::memory_order_release);
 }
 
 void time_handle::process_if_due() noexcept {
@@ -254,15 +261,25 @@ void time_driver::park_as_holder(std::optional<std::chrono::nanoseconds> timeout
     } else if (*next <= h.now_tick(h.now())) {
         inner_->park(std::chrono::nanoseconds(0));  // already due: just fire it
     } else if (h.is_paused()) {
-        if (h.idle_ && h.idle_->num_unparked() == 0) {
-            // Every worker is parked: nothing can happen before the next timer but an unpark.
+        if (h.sched_ && h.sched_->is_quiescent()) {
+            // Every worker is parked and no task is queued: nothing can happen before the next
+            // timer but an unpark. (The parked count alone is not enough: the last worker to
+            // park counts itself parked before it re-checks the queues, and a task a timer just
+            // woke may sit in a queue meanwhile; advancing then fired a later timer before it.)
             inner_->park(std::chrono::nanoseconds(0));
             // Acq_rel: pairs with the release store in unpark().
             if (!woken_.exchange(false, std::memory_order_acq_rel)) {
                 std::lock_guard lock(h.mutex_);
-                const auto target = static_cast<std::int64_t>(std::min(*next, std::uint64_t{1} << 42)) * ns_per_tick;
-                if (h.paused_.load(std::memory_order_relaxed) && target > h.frozen_ns_.load(std::memory_order_relaxed))
-                    h.frozen_ns_.store(target, std::memory_order_release);
+                // Re-checked under the wheel lock, where no firing can start: a firer that took
+                // entries out and has not yet queued their tasks (it wakes after unlocking)
+                // holds wakes_in_flight_ up; once it is 0 (acquire: pairs with the firer's
+                // release) its tasks are in the queues that is_quiescent reads.
+                const auto fresh = h.wheel_.next_expiration();
+                if (fresh && h.wakes_in_flight_.load(std::memory_order_acquire) == 0 && h.sched_->is_quiescent()) {
+                    const auto target = static_cast<std::int64_t>(std::min(*fresh, std::uint64_t{1} << 42)) * ns_per_tick;
+                    if (h.paused_.load(std::memory_order_relaxed) && target > h.frozen_ns_.load(std::memory_order_relaxed))
+                        h.frozen_ns_.store(target, std::memory_order_release);
+                }
             }
         } else {
             auto d = std::chrono::nanoseconds(paused_recheck);

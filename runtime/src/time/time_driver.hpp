@@ -23,7 +23,8 @@
 // timers within ~61 task polls.
 //
 // Paused clock (Tokio's time::pause): now() = base + frozen while paused. When the holder finds
-// every worker parked (idle::num_unparked() == 0) and no unpark arrived, it jumps the clock to the
+// every worker parked with no task queued anywhere (scheduler::is_quiescent) and no unpark
+// arrived, it jumps the clock to the
 // next deadline instead of sleeping (auto-advance). While some worker runs, the holder re-checks
 // every millisecond of real time. spawn_blocking work does not hold auto-advance back.
 #pragma once
@@ -44,14 +45,14 @@
 
 namespace corio::detail {
 
-class idle;
+class scheduler;
 class time_driver;
 
 class time_handle {
 public:
     static constexpr std::uint64_t never = ~std::uint64_t{0};
 
-    time_handle(bool start_paused, const idle* idle);
+    time_handle(bool start_paused, const scheduler* sched);
     time_handle(const time_handle&) = delete;
     time_handle& operator=(const time_handle&) = delete;
 
@@ -89,6 +90,11 @@ private:
     // The earliest tick that may be due; relaxed: a hint for busy workers, stale only towards
     // "too early" (removals leave it) or briefly "too late" (an insert on another worker).
     std::atomic<std::uint64_t> next_expiration_hint_{never};
+    // Firings whose entries left the wheel but whose wakers are not all woken yet (they are woken
+    // after unlocking). Raised under mutex_; lowered, release, after the last wake; read under
+    // mutex_ by the paused clock's auto-advance, which must not jump while a woken task is not
+    // yet queued.
+    std::atomic<std::uint32_t> wakes_in_flight_{0};
 
     const time::instant base_;  // tick 0
     std::atomic<bool> paused_;
@@ -96,7 +102,7 @@ private:
     // after a resume(). Written only under mutex_.
     std::atomic<std::int64_t> frozen_ns_{0};
     std::atomic<std::int64_t> offset_ns_{0};
-    const idle* idle_;
+    const scheduler* sched_;  // asked whether the runtime is quiescent (auto-advance)
 };
 
 class time_driver final : public driver {
