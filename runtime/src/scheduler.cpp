@@ -12,7 +12,7 @@
 namespace corio::detail {
 
 // The io reactor (io_uring, or epoll) is each worker's inner driver: io/src/reactor/reactor.hpp.
-std::unique_ptr<driver> make_io_driver(const void* worker_key, bool current_thread);
+std::unique_ptr<driver> make_io_driver(const void* worker_key, bool current_thread, std::shared_ptr<void>& group);
 
 namespace {
 
@@ -46,7 +46,7 @@ private:
 // --- worker -------------------------------------------------------------------------------
 
 worker::worker(scheduler& s, std::size_t index)
-    : sched_(s), index_(index), parker_(std::make_unique<time_driver>(s.time_, make_io_driver(this, s.current_thread_))),
+    : sched_(s), index_(index), parker_(std::make_unique<time_driver>(s.time_, make_io_driver(this, s.current_thread_, s.io_group_))),
       rng_(static_cast<std::uint32_t>(0x9E3779B9u * (index + 1))) {}
 
 std::uint32_t worker::next_random() noexcept {

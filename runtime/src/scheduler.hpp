@@ -151,6 +151,8 @@ public:
     const runtime_options opts_;
     const bool current_thread_;
     time_handle time_;  // the timer wheel and clock; each worker's driver is a time_driver over it
+    // State the workers' io drivers share (the epoll backend's readiness set); set by the first.
+    std::shared_ptr<void> io_group_;
     std::vector<std::unique_ptr<worker>> workers_;
     inject_queue inject_;
     idle idle_;

@@ -1,5 +1,6 @@
 #include "epoll_driver.hpp"
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -10,30 +11,58 @@
 
 namespace corio::detail::io {
 
-epoll_driver::epoll_driver(const void* worker_key) : reactor(backend_kind::epoll) {
+namespace {
+void drain_eventfd(int fd) noexcept {
+    std::uint64_t v;
+    while (::read(fd, &v, sizeof v) > 0) {
+    }
+}
+
+void write_eventfd(int fd) noexcept {
+    const std::uint64_t one = 1;
+    // EAGAIN (counter at its maximum) still means "readable": the wake is not lost.
+    [[maybe_unused]] auto r = ::write(fd, &one, sizeof one);
+}
+
+int make_eventfd() {
+    const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) throw std::system_error(errno, std::system_category(), "creating an epoll wake eventfd");
+    return fd;
+}
+
+::timespec to_timespec(std::chrono::nanoseconds d) noexcept {
+    const auto ns = d.count() > 0 ? d.count() : 0;
+    return {static_cast<::time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+}  // namespace
+
+// --- readiness_set ------------------------------------------------------------------------------
+
+readiness_set::readiness_set() {
     epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) throw std::system_error(errno, std::system_category(), "creating epoll");
-    eventfd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (eventfd_ < 0) {
-        const int e = errno;
+    try {
+        wake_fd_ = make_eventfd();
+    } catch (...) {
         ::close(epfd_);
-        throw std::system_error(e, std::system_category(), "creating the epoll wake eventfd");
+        throw;
     }
     ::epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.ptr = nullptr;  // the wake tag
-    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, eventfd_, &ev);
-    register_for(worker_key);
+    ev.data.ptr = nullptr;  // the holder-wake tag
+    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, wake_fd_, &ev);
 }
 
-epoll_driver::~epoll_driver() {
-    unregister();
-    free_released();
-    ::close(eventfd_);
+readiness_set::~readiness_set() {
+    {
+        std::lock_guard lock(mutex_);
+        free_released_locked();
+    }
+    ::close(wake_fd_);
     ::close(epfd_);
 }
 
-int epoll_driver::add(int fd, scheduled_io* s) noexcept {
+int readiness_set::add(int fd, scheduled_io* s) noexcept {
     ::epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = s;
@@ -42,15 +71,21 @@ int epoll_driver::add(int fd, scheduled_io* s) noexcept {
     return 0;
 }
 
-void epoll_driver::remove(int fd, scheduled_io* s) noexcept {
+void readiness_set::remove(int fd, scheduled_io* s) noexcept {
     ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
     registered_.fetch_sub(1, std::memory_order_relaxed);
-    std::lock_guard lock(release_mutex_);
-    released_.push_back(s);
-    has_released_.store(true, std::memory_order_relaxed);
+    {
+        std::lock_guard lock(release_mutex_);
+        released_.push_back(s);
+        has_released_.store(true, std::memory_order_relaxed);
+    }
+    // Free it now if nobody holds the set (a server closing connections while no event comes
+    // would otherwise keep them until the next dispatch).
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (lock.owns_lock()) free_released_locked();
 }
 
-void epoll_driver::free_released() noexcept {
+void readiness_set::free_released_locked() noexcept {
     if (!has_released_.load(std::memory_order_relaxed)) return;
     std::vector<scheduled_io*> v;
     {
@@ -58,49 +93,95 @@ void epoll_driver::free_released() noexcept {
         v.swap(released_);
         has_released_.store(false, std::memory_order_relaxed);
     }
-    // Lifetime: each was removed from the epoll set before it was queued, and this thread has
-    // finished dispatching every event array returned so far, so nothing points at them.
+    // Lifetime: each was removed from the set before it was queued, and every event array
+    // fetched so far has been dispatched (both under mutex_, which we hold).
     for (scheduled_io* s : v) delete s;
 }
 
-void epoll_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
-    free_released();
+void readiness_set::wake_holder() noexcept { write_eventfd(wake_fd_); }
+
+void readiness_set::wait_and_dispatch(const ::timespec* timeout) noexcept {
+    free_released_locked();
     std::array<::epoll_event, 256> evs;
-    ::timespec ts{};
-    const ::timespec* tsp = nullptr;
-    if (timeout) {
-        const auto ns = timeout->count() > 0 ? timeout->count() : 0;
-        ts.tv_sec = ns / 1'000'000'000;
-        ts.tv_nsec = ns % 1'000'000'000;
-        tsp = &ts;
-    }
-    const int n = ::epoll_pwait2(epfd_, evs.data(), static_cast<int>(evs.size()), tsp, nullptr);
-    for (int i = 0; i < n; ++i) {
-        auto* s = static_cast<scheduled_io*>(evs[i].data.ptr);
-        const std::uint32_t e = evs[i].events;
-        if (!s) {
-            std::uint64_t v;
-            while (::read(eventfd_, &v, sizeof v) > 0) {
+    for (;;) {
+        const int n = ::epoll_pwait2(epfd_, evs.data(), static_cast<int>(evs.size()), timeout, nullptr);
+        for (int i = 0; i < n; ++i) {
+            auto* s = static_cast<scheduled_io*>(evs[i].data.ptr);
+            const std::uint32_t e = evs[i].events;
+            if (!s) {
+                drain_eventfd(wake_fd_);
+                continue;
             }
-            continue;
+            if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s->read_closed_.store(true, std::memory_order_relaxed);
+            if (e & (EPOLLHUP | EPOLLERR)) s->write_closed_.store(true, std::memory_order_relaxed);
+            // Release: publishes the closed flags with the count (readiness_op loads it acquire).
+            if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) {
+                s->read_edges_.fetch_add(1, std::memory_order_release);
+                s->reader_.wake();
+            }
+            if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+                s->write_edges_.fetch_add(1, std::memory_order_release);
+                s->writer_.wake();
+            }
         }
-        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s->read_closed_.store(true, std::memory_order_relaxed);
-        if (e & (EPOLLHUP | EPOLLERR)) s->write_closed_.store(true, std::memory_order_relaxed);
-        // Release: publishes the closed flags with the count (readiness_op loads it acquire).
-        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) {
-            s->read_edges_.fetch_add(1, std::memory_order_release);
-            s->reader_.wake();
-        }
-        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
-            s->write_edges_.fetch_add(1, std::memory_order_release);
-            s->writer_.wake();
-        }
+        if (n < static_cast<int>(evs.size())) break;
+        // A full array: more may be ready; take them without blocking.
+        static constexpr ::timespec zero{0, 0};
+        timeout = &zero;
     }
 }
 
+// --- epoll_driver -------------------------------------------------------------------------------
+
+epoll_driver::epoll_driver(const void* worker_key, std::shared_ptr<void>& group) : reactor(backend_kind::epoll) {
+    if (group) {
+        set_ = std::static_pointer_cast<readiness_set>(group);
+    } else {
+        set_ = std::make_shared<readiness_set>();
+        group = set_;
+    }
+    eventfd_ = make_eventfd();
+    register_for(worker_key);
+}
+
+epoll_driver::~epoll_driver() {
+    unregister();
+    ::close(eventfd_);
+}
+
+void epoll_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
+    // Acquire: pairs with unpark's store (an unpark before this park makes it return at once).
+    const bool notified = token_.exchange(0, std::memory_order_seq_cst) != 0;
+    const bool poll_only = notified || (timeout && timeout->count() <= 0);
+    std::unique_lock lock(set_->mutex_, std::try_to_lock);
+    if (lock.owns_lock()) {
+        holding_.store(true, std::memory_order_seq_cst);
+        // Dekker with unpark(): an unpark that saw holding_ false wrote our own eventfd, which we
+        // do not watch in the set; its token_ store is visible here, so we do not block.
+        const bool block = !poll_only && token_.load(std::memory_order_seq_cst) == 0;
+        ::timespec ts{};
+        const ::timespec* tsp = &ts;  // zero: poll
+        if (block) tsp = timeout ? (ts = to_timespec(*timeout), &ts) : nullptr;
+        set_->wait_and_dispatch(tsp);
+        holding_.store(false, std::memory_order_seq_cst);
+        // Whatever woke us is served by returning. An unpark that wrote our own eventfd meanwhile
+        // only makes a later private wait return early (the parker loops).
+        token_.store(0, std::memory_order_relaxed);
+        return;
+    }
+    if (poll_only) return;
+    // Another worker holds the set: sleep on our own eventfd.
+    ::pollfd p{eventfd_, POLLIN, 0};
+    ::timespec ts{};
+    ::ppoll(&p, 1, timeout ? (ts = to_timespec(*timeout), &ts) : nullptr, nullptr);
+    token_.store(0, std::memory_order_relaxed);
+    drain_eventfd(eventfd_);
+}
+
 void epoll_driver::unpark() noexcept {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto r = ::write(eventfd_, &one, sizeof one);
+    token_.store(1, std::memory_order_seq_cst);
+    if (holding_.load(std::memory_order_seq_cst)) set_->wake_holder();
+    else write_eventfd(eventfd_);
 }
 
 }  // namespace corio::detail::io

@@ -1,36 +1,52 @@
-// epoll_driver: the readiness fallback (mio / Tokio's model), one epoll instance per worker.
+// epoll_driver: the readiness fallback (mio / Tokio's model): one epoll set per runtime, shared
+// by its workers, so that whichever worker is free handles readiness.
 //
-// Registration: a descriptor is added, edge-triggered for read and write at once, to the epoll
-//   of the worker that first waits on it (scheduled_io, below); that worker dispatches its
-//   readiness to the reader and writer wakers wherever those tasks run.
+// Why shared: with a set per worker (the first design), a descriptor's readiness was dispatched
+// only by the worker whose set held it. On a loaded machine the kernel preempts workers, and a
+// preempted worker held its connections' readiness for a whole CFS slice (3-4 ms) while the
+// other worker idled: `http_hello` p99 ~4 ms against Tokio's ~1 ms (docs/performance.md).
+//
+// Holder:   readiness_set is one epoll instance per runtime holding every registered
+//           descriptor (edge-triggered, read and write at once) and a holder-wake eventfd. A
+//           parking worker that gets the set's lock (try_lock; Tokio's driver TryLock) waits in
+//           it and dispatches what is ready; the others wait on their own eventfd. A busy
+//           worker's maintenance poll (park(0)) dispatches too, if it gets the lock. While a
+//           worker runs, nobody may be in the set: its events wait for the next park or
+//           maintenance poll (as in Tokio), never for one particular worker.
+// Unpark:   token_ (seq_cst) then, if the worker holds the set, the holder-wake eventfd, else its
+//           own eventfd. The worker sets holding_ (seq_cst) and then re-reads token_ before it
+//           blocks in the set: with unpark's "store token_, load holding_" this is a Dekker pair,
+//           so an unpark is never sent to the eventfd the worker is not waiting on.
 // Operations: try the system call non-blocking; on EAGAIN register the waker, then try once more
 //   (a readiness edge between the two is either seen by the retry or wakes the new waker). No
 //   kernel operation is ever in flight, so cancellation is free and never loses bytes.
-// Unpark: an eventfd in the epoll set (level-triggered; drained on wake-up).
-// Deregistration: EPOLL_CTL_DEL from any thread, then the scheduled_io goes to the owner's
-//   release list and is freed at the start of the owner's next park: an event array returned
-//   before the DEL may still point at it until the owner has dispatched it.
+// Deregistration: EPOLL_CTL_DEL from any thread, then the scheduled_io goes to the release list
+//   and is freed under the set's lock: an event array returned before the DEL may point at it
+//   until it is dispatched, and arrays are only fetched and dispatched under that lock.
 #pragma once
 
 #include "atomic_waker.hpp"
 #include "reactor.hpp"
 
+#include <time.h>
+
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
 
 namespace corio::detail::io {
 
-class epoll_driver;
+class readiness_set;
 
 // The readiness state of one registered descriptor.
 struct scheduled_io {
     atomic_waker reader_;
     atomic_waker writer_;
-    // Readiness edges dispatched so far, per direction: bumped by the owner (release) before it
-    // wakes that direction's waker. An operation that got EAGAIN registers its waker and then
+    // Readiness edges dispatched so far, per direction: bumped by the harvester (release) before
+    // it wakes that direction's waker. An operation that got EAGAIN registers its waker and then
     // compares with the count it read before its attempt: unchanged means no edge came in
     // between (the next one will find the waker), so it skips the retry system call. Why that
     // is enough: the bump is sequenced before wake()'s acq_rel RMW on the waker state and the
@@ -38,39 +54,63 @@ struct scheduled_io {
     // wake also sees the bump; one ordered before it is woken by it.
     std::atomic<std::uint32_t> read_edges_{0};
     std::atomic<std::uint32_t> write_edges_{0};
-    // Sticky (never cleared), set by the owner before it bumps the edge count: the peer closed
-    // (EPOLLRDHUP/HUP) or the socket failed (ERR). A short read does not consume an EOF or an
-    // error that arrived with the data, so a closed side is never assumed idle (Tokio keeps its
-    // READ_CLOSED/WRITE_CLOSED bits for the same reason).
+    // Sticky (never cleared), set by the harvester before it bumps the edge count: the peer
+    // closed (EPOLLRDHUP/HUP) or the socket failed (ERR). A short read does not consume an EOF or
+    // an error that arrived with the data, so a closed side is never assumed idle (Tokio keeps
+    // its READ_CLOSED/WRITE_CLOSED bits for the same reason).
     std::atomic<bool> read_closed_{false};
     std::atomic<bool> write_closed_{false};
-    epoll_driver* owner_ = nullptr;  // set once before the EPOLL_CTL_ADD
+    readiness_set* owner_ = nullptr;  // set once before the EPOLL_CTL_ADD
+};
+
+// The runtime's shared epoll set (see the header comment).
+class readiness_set {
+public:
+    readiness_set();
+    ~readiness_set();
+    readiness_set(const readiness_set&) = delete;
+    readiness_set& operator=(const readiness_set&) = delete;
+
+    // Any thread. 0 or an errno.
+    int add(int fd, scheduled_io* s) noexcept;
+    // Any thread: removes fd and frees `s` once no dispatch can be using it.
+    void remove(int fd, scheduled_io* s) noexcept;
+    bool has_registrations() const noexcept { return registered_.load(std::memory_order_relaxed) > 0; }
+
+private:
+    friend class epoll_driver;
+    // Caller holds mutex_: waits up to `timeout` (nullptr: forever) and dispatches.
+    void wait_and_dispatch(const ::timespec* timeout) noexcept;
+    void free_released_locked() noexcept;
+    void wake_holder() noexcept;
+
+    int epfd_ = -1;
+    int wake_fd_ = -1;          // the holder-wake eventfd (in the set, level-triggered)
+    std::mutex mutex_;          // held by the worker waiting in / dispatching the set
+    std::mutex release_mutex_;
+    std::vector<scheduled_io*> released_;      // guarded by release_mutex_
+    std::atomic<bool> has_released_{false};    // relaxed hint; the mutex orders the vector
+    std::atomic<std::size_t> registered_{0};   // add() minus remove(); a hint (relaxed)
 };
 
 class epoll_driver final : public reactor {
 public:
-    explicit epoll_driver(const void* worker_key);
+    // `group`: the runtime's slot for its readiness_set, created by the first worker's driver.
+    epoll_driver(const void* worker_key, std::shared_ptr<void>& group);
     ~epoll_driver() override;
 
     void park(std::optional<std::chrono::nanoseconds> timeout) override;
     void unpark() noexcept override;
-    // Descriptors registered here (an idle connection still waits for the kernel).
-    bool io_pending() const noexcept override { return registered_.load(std::memory_order_relaxed) > 0; }
+    // Descriptors registered in the runtime (an idle connection still waits for the kernel).
+    bool io_pending() const noexcept override { return set_->has_registrations(); }
 
-    // Any thread. 0 or an errno.
-    int add(int fd, scheduled_io* s) noexcept;
-    // Any thread: removes fd and frees `s` once the owner cannot be dispatching it.
-    void remove(int fd, scheduled_io* s) noexcept;
+    readiness_set& set() noexcept { return *set_; }
 
 private:
-    void free_released() noexcept;
-
-    int epfd_ = -1;
-    int eventfd_ = -1;
-    std::mutex release_mutex_;
-    std::vector<scheduled_io*> released_;  // guarded by release_mutex_
-    std::atomic<bool> has_released_{false};  // relaxed hint; the mutex orders the vector
-    std::atomic<std::size_t> registered_{0};  // add() minus remove(); a hint (relaxed)
+    std::shared_ptr<readiness_set> set_;
+    int eventfd_ = -1;                   // this worker's wake when it does not hold the set
+    std::atomic<std::uint32_t> token_{0};  // an unpark not yet consumed by park
+    std::atomic<bool> holding_{false};     // this worker holds the set (waits in it)
 };
 
 }  // namespace corio::detail::io

@@ -109,7 +109,7 @@ public:
     const int fd_;
     io_side rd_;
     io_side wr_;
-    // epoll: set once (CAS) by the first poll; owner_ is the worker's epoll the fd is in.
+    // epoll: set once (CAS) by the first poll; owner_ is the runtime's readiness set.
     std::atomic<scheduled_io*> sio_{nullptr};
 };
 
@@ -139,7 +139,7 @@ bool wait_done(uring_op* op, context& cx) noexcept {
 scheduled_io* registration(io_source* s, reactor* r, int& err) noexcept {
     scheduled_io* cur = s->sio_.load(std::memory_order_acquire);
     if (cur) return cur;
-    auto* ep = static_cast<epoll_driver*>(r);
+    readiness_set* ep = &static_cast<epoll_driver*>(r)->set();
     auto* fresh = new (std::nothrow) scheduled_io;
     if (!fresh) {
         err = ENOMEM;

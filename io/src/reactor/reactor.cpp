@@ -112,9 +112,9 @@ thread_local std::uint64_t t_cached_gen = 0;
 }  // namespace corio::detail::io
 
 namespace corio::detail {
-std::unique_ptr<driver> make_io_driver(const void* worker_key, bool current_thread) {
+std::unique_ptr<driver> make_io_driver(const void* worker_key, bool current_thread, std::shared_ptr<void>& group) {
     if (io::backend() == io::backend_kind::io_uring)
         return std::make_unique<io::uring_driver>(worker_key, current_thread);
-    return std::make_unique<io::epoll_driver>(worker_key);
+    return std::make_unique<io::epoll_driver>(worker_key, group);
 }
 }  // namespace corio::detail

@@ -6,8 +6,9 @@
 //   - uring_driver: one ring per worker. Operations are submitted to the ring of the worker that
 //     polls them (no lock: only that worker's thread touches its submission queue); completions
 //     wake the task through its waker wherever it runs now.
-//   - epoll_driver: one epoll instance per worker; a descriptor is registered (edge-triggered)
-//     in the epoll of the worker that first waits on it, and that worker dispatches its readiness.
+//   - epoll_driver: one epoll set per runtime, shared (epoll_driver.hpp): a descriptor is
+//     registered (edge-triggered) once, and whichever worker parks holding the set, or polls it
+//     between tasks, dispatches its readiness.
 // The backend is chosen once per process (backend()): CORIO_IO_BACKEND=epoll|io_uring forces
 // one; otherwise io_uring, unless a probe ring cannot be set up (EPERM under Docker's seccomp
 // profile, ENOSYS, io_uring_disabled...), in which case epoll, said once on stderr.
@@ -48,6 +49,8 @@ reactor* current_reactor() noexcept;
 namespace corio::detail {
 // Called by the scheduler where it builds a worker's inner driver (runtime/src/scheduler.cpp).
 // `worker_key` identifies the worker (its address); `current_thread`: the runtime is the
-// current_thread flavour (its worker is driven by whichever thread calls block_on).
-std::unique_ptr<driver> make_io_driver(const void* worker_key, bool current_thread);
+// current_thread flavour (its worker is driven by whichever thread calls block_on). `group`: the
+// runtime's slot for state its workers' drivers share (the epoll backend's readiness set), empty
+// at the first call.
+std::unique_ptr<driver> make_io_driver(const void* worker_key, bool current_thread, std::shared_ptr<void>& group);
 }  // namespace corio::detail
