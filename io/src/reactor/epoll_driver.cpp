@@ -100,7 +100,26 @@ void readiness_set::free_released_locked() noexcept {
 
 void readiness_set::wake_holder() noexcept { write_eventfd(wake_fd_); }
 
+void readiness_set::harvest() noexcept {
+    pending_.store(true, std::memory_order_seq_cst);
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return;  // the holder sees pending_ when it lets go
+    static constexpr ::timespec zero{0, 0};
+    wait_and_dispatch(&zero);
+    unlock_and_redispatch(lock);
+}
+
+void readiness_set::unlock_and_redispatch(std::unique_lock<std::mutex>& lock) noexcept {
+    static constexpr ::timespec zero{0, 0};
+    for (;;) {
+        lock.unlock();
+        if (!pending_.load(std::memory_order_seq_cst) || !lock.try_lock()) return;
+        wait_and_dispatch(&zero);
+    }
+}
+
 void readiness_set::wait_and_dispatch(const ::timespec* timeout) noexcept {
+    pending_.store(false, std::memory_order_seq_cst);
     free_released_locked();
     std::array<::epoll_event, 256> evs;
     for (;;) {
@@ -140,6 +159,7 @@ epoll_driver::epoll_driver(const void* worker_key, std::shared_ptr<void>& group)
         set_ = std::make_shared<readiness_set>();
         group = set_;
     }
+    readiness_ = set_.get();
     eventfd_ = make_eventfd();
     register_for(worker_key);
 }
@@ -164,6 +184,7 @@ void epoll_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
         if (block) tsp = timeout ? (ts = to_timespec(*timeout), &ts) : nullptr;
         set_->wait_and_dispatch(tsp);
         holding_.store(false, std::memory_order_seq_cst);
+        set_->unlock_and_redispatch(lock);
         // Whatever woke us is served by returning. An unpark that wrote our own eventfd meanwhile
         // only makes a later private wait return early (the parker loops).
         token_.store(0, std::memory_order_relaxed);

@@ -76,9 +76,17 @@ public:
     // Any thread: removes fd and frees `s` once no dispatch can be using it.
     void remove(int fd, scheduled_io* s) noexcept;
     bool has_registrations() const noexcept { return registered_.load(std::memory_order_relaxed) > 0; }
+    // Any thread: dispatches what is ready now, without blocking. If another thread holds the
+    // set, it leaves pending_ set and that thread dispatches again after it lets go (so an event
+    // that came in after the holder's epoll_wait is not left behind). The io_uring driver calls
+    // it when its poll on fd() fires.
+    void harvest() noexcept;
+    int fd() const noexcept { return epfd_; }
 
 private:
     friend class epoll_driver;
+    // The holder's unlock: dispatches again (polling) while a harvest() asked for it meanwhile.
+    void unlock_and_redispatch(std::unique_lock<std::mutex>& lock) noexcept;
     // Caller holds mutex_: waits up to `timeout` (nullptr: forever) and dispatches.
     void wait_and_dispatch(const ::timespec* timeout) noexcept;
     void free_released_locked() noexcept;
@@ -91,6 +99,10 @@ private:
     std::vector<scheduled_io*> released_;      // guarded by release_mutex_
     std::atomic<bool> has_released_{false};    // relaxed hint; the mutex orders the vector
     std::atomic<std::size_t> registered_{0};   // add() minus remove(); a hint (relaxed)
+    // A harvest() found the set held. Set (seq_cst) before its try_lock; cleared by the holder
+    // before each epoll_wait and re-read (seq_cst) after unlocking: either the holder sees it
+    // and dispatches again, or the harvester's try_lock comes after the unlock and succeeds.
+    std::atomic<bool> pending_{false};
 };
 
 class epoll_driver final : public reactor {

@@ -139,7 +139,7 @@ bool wait_done(uring_op* op, context& cx) noexcept {
 scheduled_io* registration(io_source* s, reactor* r, int& err) noexcept {
     scheduled_io* cur = s->sio_.load(std::memory_order_acquire);
     if (cur) return cur;
-    readiness_set* ep = &static_cast<epoll_driver*>(r)->set();
+    readiness_set* ep = r->readiness();
     auto* fresh = new (std::nothrow) scheduled_io;
     if (!fresh) {
         err = ENOMEM;
@@ -258,7 +258,7 @@ io_poll poll_read(io_source* s, context& cx, std::byte* buf, std::size_t len) no
             return ready_error(-res);
         }
         if (!r) return ready_error(no_runtime);
-        if (r->kind() == backend_kind::epoll) {
+        if (r->readiness()) {
             return readiness_op(
                 s, r, cx, false, [&] { return ::recv(s->fd_, buf, len, MSG_DONTWAIT); }, len);
         }
@@ -316,7 +316,7 @@ io_poll poll_write(io_source* s, context& cx, const ::iovec* iov, std::size_t io
     if (total == 0) return ready_value(0);
     reactor* r = current_reactor();
     if (!r) return ready_error(no_runtime);
-    if (r->kind() == backend_kind::epoll) {
+    if (r->readiness()) {
         return readiness_op(s, r, cx, true, [&] {
             ::msghdr m{};
             m.msg_iov = const_cast<::iovec*>(iov);
@@ -395,7 +395,7 @@ io_poll poll_accept(io_source* s, context& cx, ::sockaddr_storage* addr, ::sockl
         }
         reactor* r = current_reactor();
         if (!r) return ready_error(no_runtime);
-        if (r->kind() == backend_kind::epoll) {
+        if (r->readiness()) {
             return readiness_op(s, r, cx, false, [&] {
                 return ::accept4(s->fd_, reinterpret_cast<::sockaddr*>(addr), addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
             });
@@ -429,7 +429,7 @@ io_poll poll_connect(io_source* s, context& cx, const ::sockaddr* addr, ::sockle
     }
     reactor* r = current_reactor();
     if (!r) return ready_error(no_runtime);
-    if (r->kind() == backend_kind::epoll) {
+    if (r->readiness()) {
         if (!started) {
             started = true;
             if (::connect(s->fd_, addr, addrlen) == 0) return ready_value(0);
@@ -491,7 +491,7 @@ io_poll poll_recv_from(io_source* s, context& cx, std::byte* buf, std::size_t le
         }
         reactor* r = current_reactor();
         if (!r) return ready_error(no_runtime);
-        if (r->kind() == backend_kind::epoll) {
+        if (r->readiness()) {
             return readiness_op(s, r, cx, false, [&] {
                 return ::recvfrom(s->fd_, buf, len, MSG_DONTWAIT, reinterpret_cast<::sockaddr*>(from), fromlen);
             });
@@ -527,7 +527,7 @@ io_poll poll_send_to(io_source* s, context& cx, const std::byte* buf, std::size_
     ticket = 0;
     reactor* r = current_reactor();
     if (!r) return ready_error(no_runtime);
-    if (r->kind() == backend_kind::epoll) {
+    if (r->readiness()) {
         return readiness_op(s, r, cx, true, [&] { return ::sendto(s->fd_, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, to, tolen); });
     }
     auto* ring = static_cast<uring_driver*>(r);

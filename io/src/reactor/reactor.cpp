@@ -61,6 +61,14 @@ backend_kind backend() noexcept {
     return k;
 }
 
+net_model net() noexcept {
+    static const net_model m = [] {
+        const char* env = std::getenv("CORIO_IO_NET");
+        return env && std::string_view(env) == "readiness" ? net_model::readiness : net_model::ring;
+    }();
+    return m;
+}
+
 void reactor::register_for(const void* worker_key) {
     worker_key_ = worker_key;
     registry& r = the_registry();
@@ -114,7 +122,7 @@ thread_local std::uint64_t t_cached_gen = 0;
 namespace corio::detail {
 std::unique_ptr<driver> make_io_driver(const void* worker_key, bool current_thread, std::shared_ptr<void>& group) {
     if (io::backend() == io::backend_kind::io_uring)
-        return std::make_unique<io::uring_driver>(worker_key, current_thread);
+        return std::make_unique<io::uring_driver>(worker_key, current_thread, group);
     return std::make_unique<io::epoll_driver>(worker_key, group);
 }
 }  // namespace corio::detail

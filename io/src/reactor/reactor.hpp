@@ -25,12 +25,29 @@ enum class backend_kind { io_uring, epoll };
 // The process-wide backend (decided on first call, thread-safe).
 backend_kind backend() noexcept;
 
+class readiness_set;
+
+// How sockets wait under io_uring (CORIO_IO_NET=ring|readiness, decided once per process):
+// `ring` (the default) submits socket operations to the ring of the worker that polls them
+// (completion-based, cancelled in the kernel); `readiness` waits for socket readiness in the
+// runtime's shared epoll set, which any parked worker's ring watches (an exclusive multishot
+// poll), and makes the non-blocking system call itself: a preempted worker then holds nobody's
+// completions (p99 ~1.5 ms instead of ~4.4 ms under wrk on 2 vCPUs), at ~25 % more CPU per
+// request (docs/performance.md, fourth session). The epoll backend always uses the shared set.
+// Files always go through the ring under io_uring.
+enum class net_model { readiness, ring };
+net_model net() noexcept;
+
 class reactor : public driver {
 public:
     explicit reactor(backend_kind k) noexcept : kind_(k) {}
     backend_kind kind() const noexcept { return kind_; }
+    // The shared readiness set sockets wait in, or null (io_uring with CORIO_IO_NET=ring).
+    readiness_set* readiness() const noexcept { return readiness_; }
 
 protected:
+    readiness_set* readiness_ = nullptr;  // set once by the derived constructor
+
     // Registers `this` as the reactor of `worker_key` (current_reactor() finds it).
     void register_for(const void* worker_key);
     void unregister() noexcept;

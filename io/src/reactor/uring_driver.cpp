@@ -1,5 +1,7 @@
 #include "uring_driver.hpp"
 
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -32,7 +34,17 @@ int uring_driver::probe() noexcept {
     return ext_arg ? 0 : ENOSYS;
 }
 
-uring_driver::uring_driver(const void* worker_key, bool current_thread) : reactor(backend_kind::io_uring) {
+uring_driver::uring_driver(const void* worker_key, bool current_thread, std::shared_ptr<void>& group)
+    : reactor(backend_kind::io_uring) {
+    if (net() == net_model::readiness) {
+        if (group) {
+            set_ = std::static_pointer_cast<readiness_set>(group);
+        } else {
+            set_ = std::make_shared<readiness_set>();
+            group = set_;
+        }
+        readiness_ = set_.get();
+    }
     int r = -EINVAL;
     if (!current_thread) r = setup_ring(ring_, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
     if (r == -EINVAL) r = setup_ring(ring_, 0);
@@ -45,6 +57,7 @@ uring_driver::uring_driver(const void* worker_key, bool current_thread) : reacto
         throw std::system_error(e, std::system_category(), "creating the io_uring wake eventfd");
     }
     arm_eventfd();
+    arm_readiness();
     register_for(worker_key);
 }
 
@@ -66,7 +79,7 @@ void uring_driver::shutdown() noexcept {
     // Wait (bounded) for every CQE, so cells and their buffers are freed only after the kernel
     // is done with them. in_flight_ counts the eventfd read too.
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while ((in_flight_ > 0 || eventfd_armed_) && std::chrono::steady_clock::now() < give_up) {
+    while ((in_flight_ > 0 || eventfd_armed_ || readiness_armed_) && std::chrono::steady_clock::now() < give_up) {
         ::__kernel_timespec ts{0, 10'000'000};
         ::io_uring_cqe* cqe = nullptr;
         ::io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
@@ -149,7 +162,18 @@ void uring_driver::arm_eventfd() noexcept {
     eventfd_armed_ = true;
 }
 
+void uring_driver::arm_readiness() noexcept {
+    if (!set_ || readiness_armed_ || closing_) return;
+    ::io_uring_sqe* sqe = get_sqe();
+    if (!sqe) return;
+    // Exclusive: an event in the set wakes one parked worker's poll, not every ring's.
+    ::io_uring_prep_poll_multishot(sqe, set_->fd(), POLLIN | EPOLLEXCLUSIVE);
+    ::io_uring_sqe_set_data64(sqe, tag_readiness);
+    readiness_armed_ = true;
+}
+
 void uring_driver::reap() noexcept {
+    bool harvest = false;
     for (;;) {
         unsigned head;
         unsigned n = 0;
@@ -160,6 +184,11 @@ void uring_driver::reap() noexcept {
             if (tag == tag_ignore) continue;
             if (tag == tag_eventfd) {
                 eventfd_armed_ = false;
+                continue;
+            }
+            if (tag == tag_readiness) {
+                if (!(cqe->flags & IORING_CQE_F_MORE)) readiness_armed_ = false;  // re-armed below
+                harvest = harvest || cqe->res > 0;
                 continue;
             }
             --in_flight_;
@@ -187,7 +216,10 @@ void uring_driver::reap() noexcept {
         }
         break;
     }
+    // After the CQ is advanced: the dispatch wakes tasks, and waking never re-enters the ring.
+    if (harvest) set_->harvest();
     arm_eventfd();
+    arm_readiness();
 }
 
 void uring_driver::park(std::optional<std::chrono::nanoseconds> timeout) {

@@ -22,6 +22,7 @@
 //   leaked, never freed: the kernel might still write into their buffers.
 #pragma once
 
+#include "epoll_driver.hpp"
 #include "reactor.hpp"
 #include "uring_op.hpp"
 
@@ -30,6 +31,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -38,7 +40,9 @@ namespace corio::detail::io {
 
 class uring_driver final : public reactor {
 public:
-    uring_driver(const void* worker_key, bool current_thread);
+    // `group`: the runtime's slot for its readiness_set (sockets wait there unless
+    // CORIO_IO_NET=ring), created by the first worker's driver.
+    uring_driver(const void* worker_key, bool current_thread, std::shared_ptr<void>& group);
     ~uring_driver() override;
 
     // 0 if a ring can be set up here, else the errno.
@@ -48,7 +52,7 @@ public:
     void unpark() noexcept override;
     // Cancels everything in flight and waits (bounded) for the completions. Idempotent.
     void shutdown() noexcept override;
-    bool io_pending() const noexcept override { return in_flight_ > 0; }
+    bool io_pending() const noexcept override { return in_flight_ > 0 || (set_ && set_->has_registrations()); }
 
     // Caller: the thread driving this ring. Takes a ring reference on `op`.
     // Returns the SQE to fill (user_data is set to op).
@@ -61,10 +65,12 @@ private:
     void drain_remote() noexcept;
     void reap() noexcept;
     void arm_eventfd() noexcept;
+    void arm_readiness() noexcept;
     void submit_cancel(uring_op* op) noexcept;
 
     static constexpr std::uint64_t tag_ignore = 1;   // the shutdown's cancel-all: its CQE is dropped
     static constexpr std::uint64_t tag_eventfd = 2;  // the unpark read
+    static constexpr std::uint64_t tag_readiness = 3;  // the multishot poll on the readiness set
     // A cancel SQE's user_data is its target's address with this bit set. The cancel holds a
     // reference on the target until the cancel's own CQE: were the cell freed earlier (its CQE
     // reaped first) and the address reused by a new op on this ring, a still-queued
@@ -76,6 +82,11 @@ private:
     std::uint64_t eventfd_buf_ = 0;  // the kernel writes here while the read is armed
     bool eventfd_armed_ = false;     // driving thread only
     bool closing_ = false;
+    // Sockets' readiness (net_model::readiness): a multishot POLL_ADD on the runtime's shared
+    // epoll set, kept armed; its CQE makes this worker dispatch the set (readiness_set::harvest).
+    // Every parked worker's ring watches the set, so a preempted worker holds nobody's readiness.
+    std::shared_ptr<readiness_set> set_;
+    bool readiness_armed_ = false;  // driving thread only
     std::size_t in_flight_ = 0;      // ops and cancels submitted, not reaped (driving thread only)
 
     std::mutex remote_mutex_;
