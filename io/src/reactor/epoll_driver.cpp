@@ -63,6 +63,7 @@ readiness_set::~readiness_set() {
 }
 
 int readiness_set::add(int fd, scheduled_io* s) noexcept {
+    s->published_.store(true, std::memory_order_release);
     ::epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = s;
@@ -131,6 +132,7 @@ void readiness_set::wait_and_dispatch(const ::timespec* timeout) noexcept {
                 drain_eventfd(wake_fd_);
                 continue;
             }
+            (void)s->published_.load(std::memory_order_acquire);  // pairs with add()
             if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s->read_closed_.store(true, std::memory_order_relaxed);
             if (e & (EPOLLHUP | EPOLLERR)) s->write_closed_.store(true, std::memory_order_relaxed);
             // Release: publishes the closed flags with the count (readiness_op loads it acquire).

@@ -61,6 +61,11 @@ struct scheduled_io {
     std::atomic<bool> read_closed_{false};
     std::atomic<bool> write_closed_{false};
     readiness_set* owner_ = nullptr;  // set once before the EPOLL_CTL_ADD
+    // Stored true (release) after construction, before the EPOLL_CTL_ADD; loaded (acquire) by a
+    // dispatcher before it touches the rest. The kernel already orders the ADD before any event
+    // it reports, but ThreadSanitizer cannot see that, and the dispatcher is usually another
+    // thread than the registering one now that the set is shared.
+    std::atomic<bool> published_{false};
 };
 
 // The runtime's shared epoll set (see the header comment).
