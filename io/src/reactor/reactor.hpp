@@ -30,8 +30,8 @@ class readiness_set;
 // How sockets wait under io_uring (CORIO_IO_NET=ring|readiness, decided once per process):
 // `ring` (the default) submits socket operations to the ring of the worker that polls them
 // (completion-based, cancelled in the kernel); `readiness` waits for socket readiness in the
-// runtime's shared epoll set, which any parked worker's ring watches (an exclusive multishot
-// poll), and makes the non-blocking system call itself: a preempted worker then holds nobody's
+// runtime's shared epoll set, which every worker's ring watches (a multishot poll), and makes
+// the non-blocking system call itself: a preempted worker then holds nobody's
 // completions (p99 ~1.5 ms instead of ~4.4 ms under wrk on 2 vCPUs), at ~25 % more CPU per
 // request (docs/performance.md, fourth session). The epoll backend always uses the shared set.
 // Files always go through the ring under io_uring.

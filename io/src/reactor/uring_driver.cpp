@@ -1,7 +1,6 @@
 #include "uring_driver.hpp"
 
 #include <poll.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -166,8 +165,10 @@ void uring_driver::arm_readiness() noexcept {
     if (!set_ || readiness_armed_ || closing_) return;
     ::io_uring_sqe* sqe = get_sqe();
     if (!sqe) return;
-    // Exclusive: an event in the set wakes one parked worker's poll, not every ring's.
-    ::io_uring_prep_poll_multishot(sqe, set_->fd(), POLLIN | EPOLLEXCLUSIVE);
+    // Not EPOLLEXCLUSIVE: the one poll woken could be that of a busy (or preempted) worker, whose
+    // task work waits for it, while an idle worker sleeps on: the very delay this mode removes.
+    // Every ring's poll fires (a parked worker wakes, a busy one dispatches at its next tick).
+    ::io_uring_prep_poll_multishot(sqe, set_->fd(), POLLIN);
     ::io_uring_sqe_set_data64(sqe, tag_readiness);
     readiness_armed_ = true;
 }
