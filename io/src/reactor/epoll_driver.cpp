@@ -152,15 +152,17 @@ void readiness_set::wait_and_dispatch(const ::timespec* timeout) noexcept {
     }
 }
 
+std::shared_ptr<readiness_set> readiness_set::of_group(std::shared_ptr<void>& group) {
+    if (group) return std::static_pointer_cast<readiness_set>(group);
+    auto set = std::make_shared<readiness_set>();
+    group = set;
+    return set;
+}
+
 // --- epoll_driver -------------------------------------------------------------------------------
 
 epoll_driver::epoll_driver(const void* worker_key, std::shared_ptr<void>& group) : reactor(backend_kind::epoll) {
-    if (group) {
-        set_ = std::static_pointer_cast<readiness_set>(group);
-    } else {
-        set_ = std::make_shared<readiness_set>();
-        group = set_;
-    }
+    set_ = readiness_set::of_group(group);
     readiness_ = set_.get();
     eventfd_ = make_eventfd();
     register_for(worker_key);

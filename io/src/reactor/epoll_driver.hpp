@@ -73,6 +73,8 @@ class readiness_set {
 public:
     readiness_set();
     ~readiness_set();
+    // The runtime's set, kept in its drivers' shared slot: created by the first caller.
+    static std::shared_ptr<readiness_set> of_group(std::shared_ptr<void>& group);
     readiness_set(const readiness_set&) = delete;
     readiness_set& operator=(const readiness_set&) = delete;
 

@@ -36,12 +36,7 @@ int uring_driver::probe() noexcept {
 uring_driver::uring_driver(const void* worker_key, bool current_thread, std::shared_ptr<void>& group)
     : reactor(backend_kind::io_uring) {
     if (net() == net_model::readiness) {
-        if (group) {
-            set_ = std::static_pointer_cast<readiness_set>(group);
-        } else {
-            set_ = std::make_shared<readiness_set>();
-            group = set_;
-        }
+        set_ = readiness_set::of_group(group);
         readiness_ = set_.get();
     }
     int r = -EINVAL;
