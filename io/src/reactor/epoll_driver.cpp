@@ -13,9 +13,10 @@ namespace corio::detail::io {
 
 namespace {
 void drain_eventfd(int fd) noexcept {
+    // One read takes the whole counter (not EFD_SEMAPHORE); a write that lands after it leaves
+    // the descriptor readable, which is a wake still owed, not one lost.
     std::uint64_t v;
-    while (::read(fd, &v, sizeof v) > 0) {
-    }
+    [[maybe_unused]] auto r = ::read(fd, &v, sizeof v);
 }
 
 void write_eventfd(int fd) noexcept {
@@ -110,6 +111,39 @@ void readiness_set::harvest() noexcept {
     unlock_and_redispatch(lock);
 }
 
+void readiness_set::try_poll() noexcept {
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return;  // the holder dispatches
+    static constexpr ::timespec zero{0, 0};
+    wait_and_dispatch(&zero);
+    unlock_and_redispatch(lock);
+}
+
+bool readiness_set::try_park(set_wake& wake, const ::timespec* timeout) noexcept {
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return false;
+    park_locked(lock, wake, timeout);
+    return true;
+}
+
+void readiness_set::park_locked(std::unique_lock<std::mutex>& lock, set_wake& wake, const ::timespec* timeout) noexcept {
+    wake.holding_.store(true, std::memory_order_seq_cst);
+    // Dekker with set_wake::notify: an unpark that saw holding_ false wrote the worker's own
+    // descriptor, which is not in the set; its token_ store is visible here, so do not block.
+    static constexpr ::timespec zero{0, 0};
+    if (wake.token_.load(std::memory_order_seq_cst) != 0) timeout = &zero;
+    wait_and_dispatch(timeout);
+    wake.holding_.store(false, std::memory_order_seq_cst);
+    unlock_and_redispatch(lock);
+}
+
+bool set_wake::notify(readiness_set& set) noexcept {
+    token_.store(1, std::memory_order_seq_cst);
+    if (!holding_.load(std::memory_order_seq_cst)) return false;
+    set.wake_holder();
+    return true;
+}
+
 void readiness_set::unlock_and_redispatch(std::unique_lock<std::mutex>& lock) noexcept {
     static constexpr ::timespec zero{0, 0};
     for (;;) {
@@ -175,38 +209,27 @@ epoll_driver::~epoll_driver() {
 
 void epoll_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
     // Acquire: pairs with unpark's store (an unpark before this park makes it return at once).
-    const bool notified = token_.exchange(0, std::memory_order_seq_cst) != 0;
+    const bool notified = wake_.token_.exchange(0, std::memory_order_seq_cst) != 0;
     const bool poll_only = notified || (timeout && timeout->count() <= 0);
-    std::unique_lock lock(set_->mutex_, std::try_to_lock);
-    if (lock.owns_lock()) {
-        holding_.store(true, std::memory_order_seq_cst);
-        // Dekker with unpark(): an unpark that saw holding_ false wrote our own eventfd, which we
-        // do not watch in the set; its token_ store is visible here, so we do not block.
-        const bool block = !poll_only && token_.load(std::memory_order_seq_cst) == 0;
-        ::timespec ts{};
-        const ::timespec* tsp = &ts;  // zero: poll
-        if (block) tsp = timeout ? (ts = to_timespec(*timeout), &ts) : nullptr;
-        set_->wait_and_dispatch(tsp);
-        holding_.store(false, std::memory_order_seq_cst);
-        set_->unlock_and_redispatch(lock);
+    ::timespec ts{};
+    const ::timespec* tsp = &ts;  // zero: poll
+    if (!poll_only) tsp = timeout ? (ts = to_timespec(*timeout), &ts) : nullptr;
+    if (set_->try_park(wake_, tsp)) {
         // Whatever woke us is served by returning. An unpark that wrote our own eventfd meanwhile
         // only makes a later private wait return early (the parker loops).
-        token_.store(0, std::memory_order_relaxed);
+        wake_.token_.store(0, std::memory_order_relaxed);
         return;
     }
     if (poll_only) return;
     // Another worker holds the set: sleep on our own eventfd.
     ::pollfd p{eventfd_, POLLIN, 0};
-    ::timespec ts{};
-    ::ppoll(&p, 1, timeout ? (ts = to_timespec(*timeout), &ts) : nullptr, nullptr);
-    token_.store(0, std::memory_order_relaxed);
+    ::ppoll(&p, 1, tsp, nullptr);
+    wake_.token_.store(0, std::memory_order_relaxed);
     drain_eventfd(eventfd_);
 }
 
 void epoll_driver::unpark() noexcept {
-    token_.store(1, std::memory_order_seq_cst);
-    if (holding_.load(std::memory_order_seq_cst)) set_->wake_holder();
-    else write_eventfd(eventfd_);
+    if (!wake_.notify(*set_)) write_eventfd(eventfd_);
 }
 
 }  // namespace corio::detail::io

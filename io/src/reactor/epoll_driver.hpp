@@ -13,10 +13,8 @@
 //           worker's maintenance poll (park(0)) dispatches too, if it gets the lock. While a
 //           worker runs, nobody may be in the set: its events wait for the next park or
 //           maintenance poll (as in Tokio), never for one particular worker.
-// Unpark:   token_ (seq_cst) then, if the worker holds the set, the holder-wake eventfd, else its
-//           own eventfd. The worker sets holding_ (seq_cst) and then re-reads token_ before it
-//           blocks in the set: with unpark's "store token_, load holding_" this is a Dekker pair,
-//           so an unpark is never sent to the eventfd the worker is not waiting on.
+// Unpark:   set_wake (below): the set's holder-wake eventfd if the worker waits in the set, else
+//           its own eventfd.
 // Operations: try the system call non-blocking; on EAGAIN register the waker, then try once more
 //   (a readiness edge between the two is either seen by the retry or wakes the new waker). No
 //   kernel operation is ever in flight, so cancellation is free and never loses bytes.
@@ -40,6 +38,22 @@
 namespace corio::detail::io {
 
 class readiness_set;
+
+// How an unpark reaches a worker that may be waiting in the shared set: one per worker, used by
+// both drivers.
+//   token_    an unpark not yet consumed by park: stored (seq_cst) by unpark, exchanged to 0 by park.
+//   holding_  the worker waits in the set (only its own thread stores it, seq_cst).
+// notify() is "store token_, load holding_"; readiness_set::try_park is "store holding_, load
+// token_": a Dekker pair, so either the unpark sees holding_ and writes the set's holder-wake
+// eventfd, or the worker sees the token and does not block. An unpark is never sent only to a
+// descriptor the worker is not waiting on.
+struct set_wake {
+    std::atomic<std::uint32_t> token_{0};
+    std::atomic<bool> holding_{false};
+
+    // True if the worker holds the set and the set's holder was woken; false: wake it your way.
+    bool notify(readiness_set& set) noexcept;
+};
 
 // The readiness state of one registered descriptor.
 struct scheduled_io {
@@ -88,10 +102,19 @@ public:
     // that came in after the holder's epoll_wait is not left behind). The io_uring driver calls
     // it when its poll on fd() fires.
     void harvest() noexcept;
+    // Dispatches what is ready now if nobody holds the set (a busy worker's maintenance tick).
+    void try_poll() noexcept;
+    // A worker's park in the set: if the set is free, takes it, waits in it up to `timeout`
+    // (nullptr: forever; zero: just poll; zero anyway if `wake` has a token), dispatches, lets
+    // go. False, at once, if another thread holds it.
+    bool try_park(set_wake& wake, const ::timespec* timeout) noexcept;
     int fd() const noexcept { return epfd_; }
 
 private:
-    friend class epoll_driver;
+    friend class uring_driver;  // holds mutex_ while it waits in its ring instead (uring_driver.cpp)
+    friend struct set_wake;
+    // try_park with mutex_ already held through `lock` (released on return).
+    void park_locked(std::unique_lock<std::mutex>& lock, set_wake& wake, const ::timespec* timeout) noexcept;
     // The holder's unlock: dispatches again (polling) while a harvest() asked for it meanwhile.
     void unlock_and_redispatch(std::unique_lock<std::mutex>& lock) noexcept;
     // Caller holds mutex_: waits up to `timeout` (nullptr: forever) and dispatches.
@@ -127,9 +150,8 @@ public:
 
 private:
     std::shared_ptr<readiness_set> set_;
-    int eventfd_ = -1;                   // this worker's wake when it does not hold the set
-    std::atomic<std::uint32_t> token_{0};  // an unpark not yet consumed by park
-    std::atomic<bool> holding_{false};     // this worker holds the set (waits in it)
+    int eventfd_ = -1;  // this worker's wake when it does not hold the set
+    set_wake wake_;
 };
 
 }  // namespace corio::detail::io

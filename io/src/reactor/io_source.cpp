@@ -284,6 +284,17 @@ void cancel_read(io_source* s) noexcept {
 // --- write ------------------------------------------------------------------------------------
 
 namespace {
+// One non-blocking send of the caller's buffers. A single buffer (the common case) goes through
+// send(): sendmsg costs a msghdr copy-in and an iovec import per call (~3 % of an HTTP server's
+// CPU in a profile here).
+ssize_t send_iov(int fd, const ::iovec* iov, std::size_t iovcnt) noexcept {
+    if (iovcnt == 1) return ::send(fd, iov[0].iov_base, iov[0].iov_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ::msghdr m{};
+    m.msg_iov = const_cast<::iovec*>(iov);
+    m.msg_iovlen = std::min<std::size_t>(iovcnt, IOV_MAX);
+    return ::sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 // Waits out the write side's in-flight op. Returns true with `mine` set to its result if it was
 // `ticket`'s; true with mine unset if the side is free; false if pending.
 bool settle_write(io_side& wr, context& cx, std::uint64_t& ticket, io_poll& mine) noexcept {
@@ -317,12 +328,8 @@ io_poll poll_write(io_source* s, context& cx, const ::iovec* iov, std::size_t io
     reactor* r = current_reactor();
     if (!r) return ready_error(no_runtime);
     if (r->readiness()) {
-        return readiness_op(s, r, cx, true, [&] {
-            ::msghdr m{};
-            m.msg_iov = const_cast<::iovec*>(iov);
-            m.msg_iovlen = std::min<std::size_t>(iovcnt, IOV_MAX);
-            return ::sendmsg(s->fd_, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-        }, iovcnt <= IOV_MAX ? total : 0);
+        return readiness_op(s, r, cx, true, [&] { return send_iov(s->fd_, iov, iovcnt); },
+                            iovcnt <= IOV_MAX ? total : 0);
     }
     // Fast path: the side is free (nothing in flight, so order is kept), so try the send now,
     // non-blocking, from the caller's memory (valid during this poll). A socket almost always
@@ -331,12 +338,9 @@ io_poll poll_write(io_source* s, context& cx, const ::iovec* iov, std::size_t io
     // would delay a request-response write by a whole scheduling round). Only when the socket
     // buffer is full (EAGAIN) does the write go through the ring.
     {
-        ::msghdr m{};
-        m.msg_iov = const_cast<::iovec*>(iov);
-        m.msg_iovlen = std::min<std::size_t>(iovcnt, IOV_MAX);
         ssize_t sent;
         do {
-            sent = ::sendmsg(s->fd_, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+            sent = send_iov(s->fd_, iov, iovcnt);
         } while (sent < 0 && errno == EINTR);
         if (sent >= 0) return ready_value(sent);
         // ENOTSOCK: not a socket (a pipe): the ring's send path reports what applies.

@@ -64,7 +64,7 @@ backend_kind backend() noexcept {
 net_model net() noexcept {
     static const net_model m = [] {
         const char* env = std::getenv("CORIO_IO_NET");
-        return env && std::string_view(env) == "readiness" ? net_model::readiness : net_model::ring;
+        return env && std::string_view(env) == "ring" ? net_model::ring : net_model::readiness;
     }();
     return m;
 }

@@ -5,7 +5,8 @@
 // actually blocks (docs/io.md has the diagram). One reactor per worker, created with the worker:
 //   - uring_driver: one ring per worker. Operations are submitted to the ring of the worker that
 //     polls them (no lock: only that worker's thread touches its submission queue); completions
-//     wake the task through its waker wherever it runs now.
+//     wake the task through its waker wherever it runs now. Sockets, by default, wait in the
+//     runtime's shared readiness set instead (net_model below).
 //   - epoll_driver: one epoll set per runtime, shared (epoll_driver.hpp): a descriptor is
 //     registered (edge-triggered) once, and whichever worker parks holding the set, or polls it
 //     between tasks, dispatches its readiness.
@@ -27,14 +28,13 @@ backend_kind backend() noexcept;
 
 class readiness_set;
 
-// How sockets wait under io_uring (CORIO_IO_NET=ring|readiness, decided once per process):
-// `ring` (the default) submits socket operations to the ring of the worker that polls them
-// (completion-based, cancelled in the kernel); `readiness` waits for socket readiness in the
-// runtime's shared epoll set, which every worker's ring watches (a multishot poll), and makes
-// the non-blocking system call itself: a preempted worker then holds nobody's
-// completions (p99 ~1.5 ms instead of ~4.4 ms under wrk on 2 vCPUs), at ~25 % more CPU per
-// request (docs/performance.md, fourth session). The epoll backend always uses the shared set.
-// Files always go through the ring under io_uring.
+// How sockets wait under io_uring (CORIO_IO_NET=readiness|ring, decided once per process):
+// `readiness` (the default) registers them in the runtime's shared epoll set, which a parked
+// worker waits in (or watches from its ring) and any free worker dispatches, and makes the
+// non-blocking system call itself: a preempted worker then holds nobody's connections (p99 ~1 ms
+// instead of ~4 ms under wrk on 2 vCPUs; docs/io.md). `ring` submits socket operations to the
+// ring of the worker that polls them (completion-based, cancelled in the kernel). The epoll
+// backend always uses the shared set. Files always go through the ring under io_uring.
 enum class net_model { readiness, ring };
 net_model net() noexcept;
 

@@ -17,6 +17,12 @@
 //   owner enters the kernel at every park and tick anyway), falling back to none on -EINVAL;
 //   none for current_thread (several threads may drive it over time). Not SINGLE_ISSUER: the
 //   teardown runs on whichever thread destroys the runtime.
+// Sockets (net_model::readiness, the default): they wait in the runtime's readiness_set. A
+//   parking worker that takes the set and has nothing in flight on its ring waits in the set
+//   itself (epoll_pwait2, as the epoll driver; unparks then go to the set's holder-wake eventfd,
+//   set_wake); one that takes it with ring ops in flight waits in its ring with a one-shot
+//   POLL_ADD on the set's descriptor and dispatches the set when it fires; the others wait in
+//   their ring. A busy worker's tick dispatches the set if it is free.
 // Teardown: drain the remote queue, cancel everything (IORING_ASYNC_CANCEL_ANY), wait (bounded)
 //   for the in-flight count to reach zero, then close the ring. Cells whose CQE never came are
 //   leaked, never freed: the kernel might still write into their buffers.
@@ -41,7 +47,7 @@ namespace corio::detail::io {
 class uring_driver final : public reactor {
 public:
     // `group`: the runtime's slot for its readiness_set (sockets wait there unless
-    // CORIO_IO_NET=ring), created by the first worker's driver.
+    // CORIO_IO_NET=ring), created by the first driver that needs it.
     uring_driver(const void* worker_key, bool current_thread, std::shared_ptr<void>& group);
     ~uring_driver() override;
 
@@ -63,14 +69,17 @@ public:
 private:
     ::io_uring_sqe* get_sqe() noexcept;
     void drain_remote() noexcept;
+    // Handles every visible CQE (waking their tasks); notes a fired readiness poll in
+    // readiness_fired_ for park to dispatch (after the CQ is advanced).
     void reap() noexcept;
+    void wait_in_ring(std::optional<std::chrono::nanoseconds> timeout) noexcept;
     void arm_eventfd() noexcept;
     void arm_readiness() noexcept;
     void submit_cancel(uring_op* op) noexcept;
 
     static constexpr std::uint64_t tag_ignore = 1;   // the shutdown's cancel-all: its CQE is dropped
     static constexpr std::uint64_t tag_eventfd = 2;  // the unpark read
-    static constexpr std::uint64_t tag_readiness = 3;  // the multishot poll on the readiness set
+    static constexpr std::uint64_t tag_readiness = 3;  // the one-shot poll on the readiness set
     // A cancel SQE's user_data is its target's address with this bit set. The cancel holds a
     // reference on the target until the cancel's own CQE: were the cell freed earlier (its CQE
     // reaped first) and the address reused by a new op on this ring, a still-queued
@@ -82,11 +91,11 @@ private:
     std::uint64_t eventfd_buf_ = 0;  // the kernel writes here while the read is armed
     bool eventfd_armed_ = false;     // driving thread only
     bool closing_ = false;
-    // Sockets' readiness (net_model::readiness): a multishot POLL_ADD on the runtime's shared
-    // epoll set, kept armed; its CQE makes this worker dispatch the set (readiness_set::harvest).
-    // Every parked worker's ring watches the set, so a preempted worker holds nobody's readiness.
+    // Sockets' readiness (net_model::readiness; null under ring): the runtime's shared set.
     std::shared_ptr<readiness_set> set_;
-    bool readiness_armed_ = false;  // driving thread only
+    bool readiness_armed_ = false;  // that poll is in the ring (driving thread only)
+    bool readiness_fired_ = false;  // its CQE came and the set is not dispatched yet (driving thread)
+    set_wake wake_;                 // unparks while this worker waits in the set (readiness only)
     std::size_t in_flight_ = 0;      // ops and cancels submitted, not reaped (driving thread only)
 
     std::mutex remote_mutex_;
