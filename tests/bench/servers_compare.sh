@@ -1,7 +1,7 @@
 #!/bin/bash
 # servers_compare.sh — tcp_echo and http_hello, interleaved rounds of Tokio, Go and corio's three
-# io configurations (io_uring with sockets through the ring, io_uring with CORIO_IO_NET=readiness,
-# epoll), with ../shared/peers/run; JSON lines on stdout, a table with ./compare.
+# io configurations (io_uring with sockets in the readiness set: the default; io_uring with
+# CORIO_IO_NET=ring; epoll), with ../shared/peers/run; JSON lines on stdout, a table with ./compare.
 # Needs the peers built (../shared/peers/run build) and the release servers:
 #   cmake -S . -B build/servers-rel -G Ninja -DCMAKE_BUILD_TYPE=Release
 #   cmake --build build/servers-rel --target sample_echo sample_http_hello
@@ -15,8 +15,8 @@ cd "$PEERS"
 for _ in $(seq "$rounds"); do
     ./run servers tokio go \
         "corio:echo=$B/echo/echo" "corio:http=$B/http_hello/http_hello" \
-        "corio_rdy:echo=env CORIO_IO_NET=readiness $B/echo/echo" \
-        "corio_rdy:http=env CORIO_IO_NET=readiness $B/http_hello/http_hello" \
+        "corio_ring:echo=env CORIO_IO_NET=ring $B/echo/echo" \
+        "corio_ring:http=env CORIO_IO_NET=ring $B/http_hello/http_hello" \
         "corio_epoll:echo=env CORIO_IO_BACKEND=epoll $B/echo/echo" \
         "corio_epoll:http=env CORIO_IO_BACKEND=epoll $B/http_hello/http_hello"
 done
