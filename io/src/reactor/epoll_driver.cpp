@@ -11,7 +11,6 @@
 
 namespace corio::detail::io {
 
-namespace {
 void drain_eventfd(int fd) noexcept {
     // One read takes the whole counter (not EFD_SEMAPHORE); a write that lands after it leaves
     // the descriptor readable, which is a wake still owed, not one lost.
@@ -27,7 +26,7 @@ void write_eventfd(int fd) noexcept {
 
 int make_eventfd() {
     const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (fd < 0) throw std::system_error(errno, std::system_category(), "creating an epoll wake eventfd");
+    if (fd < 0) throw std::system_error(errno, std::system_category(), "creating a wake eventfd");
     return fd;
 }
 
@@ -35,7 +34,13 @@ int make_eventfd() {
     const auto ns = d.count() > 0 ? d.count() : 0;
     return {static_cast<::time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
 }
-}  // namespace
+
+void wait_eventfd(int fd, std::optional<std::chrono::nanoseconds> timeout) noexcept {
+    ::pollfd p{fd, POLLIN, 0};
+    ::timespec ts{};
+    ::ppoll(&p, 1, timeout ? (ts = to_timespec(*timeout), &ts) : nullptr, nullptr);
+    drain_eventfd(fd);
+}
 
 // --- readiness_set ------------------------------------------------------------------------------
 
@@ -222,10 +227,8 @@ void epoll_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
     }
     if (poll_only) return;
     // Another worker holds the set: sleep on our own eventfd.
-    ::pollfd p{eventfd_, POLLIN, 0};
-    ::ppoll(&p, 1, tsp, nullptr);
+    wait_eventfd(eventfd_, timeout);
     wake_.token_.store(0, std::memory_order_relaxed);
-    drain_eventfd(eventfd_);
 }
 
 void epoll_driver::unpark() noexcept {

@@ -39,6 +39,14 @@ namespace corio::detail::io {
 
 class readiness_set;
 
+// The wake eventfds (non-blocking, EFD_CLOEXEC), shared by both drivers.
+int make_eventfd();                                // throws std::system_error
+void write_eventfd(int fd) noexcept;               // an unpark
+void drain_eventfd(int fd) noexcept;               // one non-blocking read takes the counter
+// Sleeps until fd is readable or `timeout` (nullopt: forever) passes, then drains it.
+void wait_eventfd(int fd, std::optional<std::chrono::nanoseconds> timeout) noexcept;
+::timespec to_timespec(std::chrono::nanoseconds d) noexcept;  // negative: zero
+
 // How an unpark reaches a worker that may be waiting in the shared set: one per worker, used by
 // both drivers.
 //   token_    an unpark not yet consumed by park: stored (seq_cst) by unpark, exchanged to 0 by park.

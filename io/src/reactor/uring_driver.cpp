@@ -45,14 +45,12 @@ uring_driver::uring_driver(const void* worker_key, bool current_thread, std::sha
     if (!current_thread) r = setup_ring(ring_, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
     if (r == -EINVAL) r = setup_ring(ring_, 0);
     if (r < 0) throw std::system_error(-r, std::system_category(), "creating io_uring");
-    // Blocking eventfd: a read of a non-blocking one would complete with -EAGAIN instead of waiting.
-    eventfd_ = ::eventfd(0, EFD_CLOEXEC);
-    if (eventfd_ < 0) {
-        const int e = errno;
+    try {
+        eventfd_ = make_eventfd();
+    } catch (...) {
         ::io_uring_queue_exit(&ring_);
-        throw std::system_error(e, std::system_category(), "creating the io_uring wake eventfd");
+        throw;
     }
-    arm_eventfd();
     register_for(worker_key);
 }
 
@@ -72,7 +70,7 @@ void uring_driver::shutdown() noexcept {
         ::io_uring_sqe_set_data64(sqe, tag_ignore);
     }
     // Wait (bounded) for every CQE, so cells and their buffers are freed only after the kernel
-    // is done with them, and for the eventfd read and the readiness poll (the cancel-all ends
+    // is done with them, and for the eventfd poll and the readiness poll (the cancel-all ends
     // them too), whose targets live in this object.
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     while ((in_flight_ > 0 || eventfd_armed_ || readiness_armed_) && std::chrono::steady_clock::now() < give_up) {
@@ -153,7 +151,8 @@ void uring_driver::arm_eventfd() noexcept {
     if (eventfd_armed_ || closing_) return;
     ::io_uring_sqe* sqe = get_sqe();
     if (!sqe) return;
-    ::io_uring_prep_read(sqe, eventfd_, &eventfd_buf_, sizeof eventfd_buf_, 0);
+    // Level-triggered: a counter already set completes it at once.
+    ::io_uring_prep_poll_add(sqe, eventfd_, POLLIN);
     ::io_uring_sqe_set_data64(sqe, tag_eventfd);
     eventfd_armed_ = true;
 }
@@ -182,6 +181,7 @@ void uring_driver::reap() noexcept {
             if (tag == tag_ignore) continue;
             if (tag == tag_eventfd) {
                 eventfd_armed_ = false;
+                eventfd_fired_ = eventfd_fired_ || cqe->res > 0;
                 continue;
             }
             if (tag == tag_readiness) {
@@ -214,7 +214,7 @@ void uring_driver::reap() noexcept {
         }
         break;
     }
-    arm_eventfd();
+    if (std::exchange(eventfd_fired_, false)) drain_eventfd(eventfd_);
 }
 
 void uring_driver::wait_in_ring(std::optional<std::chrono::nanoseconds> timeout) noexcept {
@@ -237,45 +237,39 @@ void uring_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
         // Poll: hand over the batch, reap what is there, dispatch the set if it is free.
         if (::io_uring_sq_ready(&ring_) > 0) ::io_uring_submit(&ring_);
         reap();
-        const bool fired = std::exchange(readiness_fired_, false);
         // After the CQ is advanced: the dispatch wakes tasks, and waking never re-enters the ring.
-        if (set_) fired ? set_->harvest() : set_->try_poll();
+        if (set_) std::exchange(readiness_fired_, false) ? set_->harvest() : set_->try_poll();
         return;
     }
-    if (!set_) {
-        wait_in_ring(timeout);
-        reap();
-        return;
-    }
-    std::unique_lock lock(set_->mutex_, std::try_to_lock);
-    if (lock.owns_lock() && in_flight_ == 0) {
-        // Sockets only: nothing of ours is in the ring but the eventfd read (maybe a re-arm not
-        // submitted yet), which unparks do not use while we wait in the set (set_wake). So wait
-        // in the set itself, as the epoll driver does: one wait and one wake per readiness
-        // batch, no ring round trip. (in_flight_ counts every op from start(), submitted or not.)
+    if (set_ && in_flight_ == 0) {
+        // Sockets only: nothing of ours is in the ring (in_flight_ counts every op from start(),
+        // submitted or not), so park exactly as the epoll driver does: in the set if we can take
+        // it (unparks then go to its holder-wake eventfd: set_wake), else on our own eventfd.
+        // One wait and one wake per readiness batch, no ring round trip.
         ::timespec ts{};
-        const ::timespec* tsp = nullptr;
-        if (timeout) {
-            const auto ns = std::max<std::int64_t>(timeout->count(), 0);
-            ts = {static_cast<::time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-            tsp = &ts;
-        }
-        set_->park_locked(lock, wake_, tsp);
+        if (timeout) ts = to_timespec(*timeout);
+        if (!set_->try_park(wake_, timeout ? &ts : nullptr)) wait_eventfd(eventfd_, timeout);
         wake_.token_.store(0, std::memory_order_relaxed);
-        reap();
+        reap();  // a poll armed by an earlier ring wait may have completed
         if (std::exchange(readiness_fired_, false)) set_->harvest();
         return;
     }
-    // Ring operations in flight (files, or a cancel) must be waited for in the ring (their
-    // completions are this thread's task work). If we hold the set, watch it from the ring with
-    // a one-shot poll, so its readiness is not left waiting while we sleep.
-    const bool holder = lock.owns_lock();
-    if (holder) arm_readiness();
+    // Ring operations in flight (files, a cancel; or every socket op under CORIO_IO_NET=ring)
+    // must be waited for in the ring: their completions are this thread's task work. If we take
+    // the set, watch it from the ring with a one-shot poll, so its readiness is not left waiting
+    // while we sleep.
+    std::unique_lock<std::mutex> lock;
+    if (set_) {
+        lock = std::unique_lock(set_->mutex_, std::try_to_lock);
+        if (lock.owns_lock()) arm_readiness();
+    }
+    arm_eventfd();
     wait_in_ring(timeout);
     wake_.token_.store(0, std::memory_order_relaxed);
     reap();
+    if (!set_) return;
     const bool fired = std::exchange(readiness_fired_, false);
-    if (holder) {
+    if (lock.owns_lock()) {
         if (fired) {
             static constexpr ::timespec zero{0, 0};
             set_->wait_and_dispatch(&zero);
@@ -288,9 +282,7 @@ void uring_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
 
 void uring_driver::unpark() noexcept {
     if (set_ && wake_.notify(*set_)) return;
-    const std::uint64_t one = 1;
-    // The counter saturates harmlessly; EAGAIN (counter at max) still means "will wake".
-    [[maybe_unused]] auto r = ::write(eventfd_, &one, sizeof one);
+    write_eventfd(eventfd_);
 }
 
 }  // namespace corio::detail::io

@@ -7,9 +7,13 @@
 //   ticks), or when the SQ is full.
 // Completion: reaped from the CQ ring without a system call when entries are there (the kernel
 //   is entered only when it flagged deferred task work, IORING_SQ_TASKRUN, or an overflow).
-// Unpark from any thread: an eventfd whose read is kept armed on the ring; writing it completes
-//   that read and ends the wait. The counter stays set while the read is not armed, so a wake is
-//   never lost (docs/io.md: why eventfd and not IORING_OP_MSG_RING).
+// Unpark from any thread: the worker's eventfd (or, while it waits in the readiness set, the
+//   set's holder-wake eventfd: set_wake). Before it waits in its ring, the worker arms a one-shot
+//   POLL_ADD on its eventfd there (if not still armed): a write completes the poll and ends the
+//   wait; the counter is drained after. The counter stays set while no poll is armed, and the
+//   poll is level-triggered, so a wake is never lost (docs/io.md: why not IORING_OP_MSG_RING).
+//   Armed only for ring waits, so a socket-only worker, which never waits in its ring, pays no
+//   io_uring round trip per unpark.
 // Cancel from another thread (an awaiter destroyed on another worker): the request goes to a
 //   mutex-guarded remote queue and the eventfd is written; the owner submits
 //   IORING_OP_ASYNC_CANCEL for it on its next park or tick.
@@ -18,11 +22,11 @@
 //   none for current_thread (several threads may drive it over time). Not SINGLE_ISSUER: the
 //   teardown runs on whichever thread destroys the runtime.
 // Sockets (net_model::readiness, the default): they wait in the runtime's readiness_set. A
-//   parking worker that takes the set and has nothing in flight on its ring waits in the set
-//   itself (epoll_pwait2, as the epoll driver; unparks then go to the set's holder-wake eventfd,
-//   set_wake); one that takes it with ring ops in flight waits in its ring with a one-shot
-//   POLL_ADD on the set's descriptor and dispatches the set when it fires; the others wait in
-//   their ring. A busy worker's tick dispatches the set if it is free.
+//   parking worker with nothing in flight on its ring parks exactly as the epoll driver does: in
+//   the set (epoll_pwait2) if it takes the set's lock, else on its own eventfd (ppoll). One with
+//   ring ops in flight waits in its ring (their completions are its task work); if it took the
+//   set, with a one-shot POLL_ADD on the set's descriptor there, and it dispatches the set when
+//   that fires. A busy worker's tick dispatches the set if it is free.
 // Teardown: drain the remote queue, cancel everything (IORING_ASYNC_CANCEL_ANY), wait (bounded)
 //   for the in-flight count to reach zero, then close the ring. Cells whose CQE never came are
 //   leaked, never freed: the kernel might still write into their buffers.
@@ -78,7 +82,7 @@ private:
     void submit_cancel(uring_op* op) noexcept;
 
     static constexpr std::uint64_t tag_ignore = 1;   // the shutdown's cancel-all: its CQE is dropped
-    static constexpr std::uint64_t tag_eventfd = 2;  // the unpark read
+    static constexpr std::uint64_t tag_eventfd = 2;  // the poll on the unpark eventfd
     static constexpr std::uint64_t tag_readiness = 3;  // the one-shot poll on the readiness set
     // A cancel SQE's user_data is its target's address with this bit set. The cancel holds a
     // reference on the target until the cancel's own CQE: were the cell freed earlier (its CQE
@@ -87,14 +91,14 @@ private:
     static constexpr std::uint64_t tag_cancel_bit = 1;
 
     ::io_uring ring_{};
-    int eventfd_ = -1;
-    std::uint64_t eventfd_buf_ = 0;  // the kernel writes here while the read is armed
-    bool eventfd_armed_ = false;     // driving thread only
+    int eventfd_ = -1;            // non-blocking; unpark() writes it unless we wait in the set
+    bool eventfd_armed_ = false;  // a POLL_ADD on it is in the ring (driving thread only)
     bool closing_ = false;
     // Sockets' readiness (net_model::readiness; null under ring): the runtime's shared set.
     std::shared_ptr<readiness_set> set_;
     bool readiness_armed_ = false;  // that poll is in the ring (driving thread only)
     bool readiness_fired_ = false;  // its CQE came and the set is not dispatched yet (driving thread)
+    bool eventfd_fired_ = false;    // the eventfd poll's CQE came, the counter is not drained yet
     set_wake wake_;                 // unparks while this worker waits in the set (readiness only)
     std::size_t in_flight_ = 0;      // ops and cancels submitted, not reaped (driving thread only)
 
