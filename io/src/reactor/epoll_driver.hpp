@@ -23,7 +23,7 @@
 //   until it is dispatched, and arrays are only fetched and dispatched under that lock.
 #pragma once
 
-#include "atomic_waker.hpp"
+#include <corio/runtime/detail/atomic_waker.hpp>
 #include "reactor.hpp"
 
 #include <time.h>

@@ -10,12 +10,12 @@
 //             decrement, so whoever frees the cell sees every write made under the other refs.
 // done_:      written once by the ring's thread after res_/flags_ (release); read by the task
 //             (acquire) before it reads res_ — the only cross-thread hand-off of the result.
-// waker_:     the task registers, the ring's CQE handler wakes (atomic_waker.hpp).
+// waker_:     the task registers, the ring's CQE handler wakes (detail/atomic_waker.hpp).
 // cancel_:    set by whoever asks for IORING_OP_ASYNC_CANCEL first; later requests are no-ops.
 //             The cancel SQE holds a ref until its own CQE (uring_driver::tag_cancel_bit).
 #pragma once
 
-#include "atomic_waker.hpp"
+#include <corio/runtime/detail/atomic_waker.hpp>
 
 #include <sys/socket.h>
 #include <unistd.h>

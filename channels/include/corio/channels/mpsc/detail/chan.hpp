@@ -5,7 +5,7 @@
 
 #include <corio/channels/detail/batch_semaphore.hpp>
 #include <corio/channels/metrics.hpp>
-#include <corio/channels/mpsc/detail/atomic_waker.hpp>
+#include <corio/runtime/detail/atomic_waker.hpp>
 #include <corio/channels/mpsc/detail/block_list.hpp>
 #include <corio/runtime/waker.hpp>
 
