@@ -150,15 +150,19 @@ void time_handle::process(std::uint64_t now_tick) noexcept {
 }
 
 void time_handle::process_locked(std::unique_lock<std::mutex>& lock, std::uint64_t now_tick) noexcept {
+    // Time going backwards (a VM's clock) is clamped inside wheel::poll, which never moves back.
+    timer_entry* e = wheel_.poll(now_tick);
+    if (!e) {
+        // Nothing due: the common case at every park of a busy server. No batch to set up.
+        const auto next = wheel_.next_expiration();
+        next_expiration_hint_.store(next ? *next : never, std::memory_order_relaxed);
+        lock.unlock();
+        return;
+    }
     std::array<waker, wake_batch> batch;
     std::size_t n = 0;
-    bool firing = false;
-    // Time going backwards (a VM's clock) is clamped inside wheel::poll, which never moves back.
-    while (timer_entry* e = wheel_.poll(now_tick)) {
-        if (!firing) {
-            firing = true;
-            wakes_in_flight_.fetch_add(1, std::memory_order_relaxed);  // under mutex_
-        }
+    wakes_in_flight_.fetch_add(1, std::memory_order_relaxed);  // under mutex_
+    for (; e; e = wheel_.poll(now_tick)) {
         batch[n++] = std::move(e->waker_);
         // Release: our last access to the entry; the owner may free it once it sees this.
         e->fired_.store(true, std::memory_order_release);
@@ -177,7 +181,7 @@ void time_handle::process_locked(std::unique_lock<std::mutex>& lock, std::uint64
     lock.unlock();
     for (std::size_t i = 0; i < n; ++i) std::move(batch[i]).wake();
     // Release: the woken tasks are queued before an auto-advance can see 0 here.
-    if (firing) wakes_in_flight_.fetch_sub(1, std::memory_order_release);
+    wakes_in_flight_.fetch_sub(1, std::memory_order_release);
 }
 
 void time_handle::process_if_due() noexcept {
