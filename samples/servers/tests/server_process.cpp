@@ -1,8 +1,6 @@
 // samples/servers/tests/server_process.cpp — see server_process.hpp.
 #include "server_process.hpp"
 
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -66,27 +64,6 @@ std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds bound) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
 }
-
-#if defined(__SANITIZE_THREAD__)
-#define SERVERS_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SERVERS_TEST_TSAN 1
-#endif
-#endif
-
-#ifdef SERVERS_TEST_TSAN
-// Under ThreadSanitizer the servers do not see SIGTERM reliably (TSan defers a signal that
-// arrives while the threads wait in system calls it does not intercept, like io_uring_enter, and
-// in a quick manual run the default action killed the server instead): every graceful-shutdown
-// check would fail or hang for the sanitizer's reasons, not the server's. The io layer under the
-// servers has its own TSan stress tests; these process-level tests run under ASan+UBSan.
-class skip_under_tsan : public ::testing::Environment {
-public:
-    void SetUp() override { GTEST_SKIP() << "sample server process tests are skipped under ThreadSanitizer"; }
-};
-[[maybe_unused]] const auto* const skip_env = ::testing::AddGlobalTestEnvironment(new skip_under_tsan);
-#endif
 
 }  // namespace
 
