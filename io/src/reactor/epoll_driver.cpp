@@ -109,16 +109,12 @@ void readiness_set::wake_holder() noexcept { write_eventfd(wake_fd_); }
 
 void readiness_set::harvest() noexcept {
     pending_.store(true, std::memory_order_seq_cst);
-    std::unique_lock lock(mutex_, std::try_to_lock);
-    if (!lock.owns_lock()) return;  // the holder sees pending_ when it lets go
-    static constexpr ::timespec zero{0, 0};
-    wait_and_dispatch(&zero);
-    unlock_and_redispatch(lock);
+    try_poll();  // if the set is held, its holder sees pending_ when it lets go
 }
 
 void readiness_set::try_poll() noexcept {
     std::unique_lock lock(mutex_, std::try_to_lock);
-    if (!lock.owns_lock()) return;  // the holder dispatches
+    if (!lock.owns_lock()) return;
     static constexpr ::timespec zero{0, 0};
     wait_and_dispatch(&zero);
     unlock_and_redispatch(lock);

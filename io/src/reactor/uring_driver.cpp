@@ -4,7 +4,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -268,16 +267,10 @@ void uring_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
     wake_.token_.store(0, std::memory_order_relaxed);
     reap();
     if (!set_) return;
-    const bool fired = std::exchange(readiness_fired_, false);
-    if (lock.owns_lock()) {
-        if (fired) {
-            static constexpr ::timespec zero{0, 0};
-            set_->wait_and_dispatch(&zero);
-        }
-        set_->unlock_and_redispatch(lock);
-    } else if (fired) {
-        set_->harvest();  // a poll armed while we held the set, fired since
-    }
+    if (lock.owns_lock()) set_->unlock_and_redispatch(lock);
+    // Our poll fired (armed now, or while we held the set before): dispatch, or leave it pending
+    // for whoever holds the set meanwhile.
+    if (std::exchange(readiness_fired_, false)) set_->harvest();
 }
 
 void uring_driver::unpark() noexcept {
