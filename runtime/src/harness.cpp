@@ -26,22 +26,9 @@ void task_header::run(unsigned* budget) noexcept {
     }
 
     context cx(make_waker_ref(), budget);
-    current_cx_ = &cx;
-    bool proceed = true;
-    if (pending_leaf_) {
-        // Filters spurious and early wakes: the frame is resumed only once its leaf is ready.
-        proceed = pending_leaf_->poll(cx);
-        if (proceed) {
-            pending_leaf_ = nullptr;
-            resume_next_ = std::exchange(resume_point_, {});
-        }
-    }
-    if (proceed) {
-        // The trampoline (task.hpp): each frame that awaits a task or completes names the next
-        // frame to run in resume_next_ and suspends; a frame suspending on a leaf leaves it empty.
-        while (std::coroutine_handle<> h = std::exchange(resume_next_, {})) h.resume();
-    }
-    current_cx_ = nullptr;
+    // Filters spurious and early wakes: the frame is resumed only once its leaf is ready; the
+    // trampoline (task.hpp) then runs each frame that an await or a completion names next.
+    drive(cx);
 
     if (root_.done()) {
         store_output_and_destroy_frame();

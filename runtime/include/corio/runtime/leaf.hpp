@@ -1,27 +1,189 @@
-// corio/runtime/leaf.hpp — the base of every awaiter that waits on a waker.
+// corio/runtime/leaf.hpp — the leaf contract: every awaiter that suspends a task on a waker.
 //
-// A leaf operation (channel send/recv, timer, io op, join) derives from leaf_awaiter<Self> and
-// implements:
-//   bool poll(context& cx) noexcept override;  // see detail::leaf: ready, or cx.waker() registered
-//   R await_resume();                           // the result stored by the ready poll
-//   ~Self();                                    // if still registered: unregister, give back what
-//                                               // was reserved (cancel safety)
+// A leaf is the only thing a corio task ever suspends on (a channel send or receive, a lock, a
+// timer, an io operation, a join, and the combinators select / join / race / timeout, which are
+// leaves made of leaves). The worker never resumes a suspended frame blindly: each time the task
+// runs it polls the leaf, and only a leaf that reports ready lets the frame continue, so a
+// spurious or early wake costs a poll, never a resume.
+//
+// The contract (every leaf, every combinator; docs/design/cancellation.md gives the argument):
+//
+//   bool poll(context& cx) noexcept
+//       true: the operation's effect happened (a message taken, a permit assigned to this
+//       leaf, a value queued) and its result is stored for await_resume(). false: nothing
+//       happened except that cx.waker() is registered where the event will come from,
+//       replacing any older registration of this leaf (the leaf owns one clone of a waker at
+//       a time; the waker belongs to whoever polled last). Called only by the thread that holds
+//       the polling task's `running` bit (task_state.hpp), so never concurrently with itself or
+//       with cancel().
+//   void cancel() noexcept
+//       Undoes a pending poll. Afterwards the leaf is registered nowhere (no waker of it is
+//       left in a waiter list, the timer wheel or the reactor), and whatever was assigned to it
+//       since its last poll is given back: a permit or lock grant handed to its queue node goes
+//       to the next waiter, a notification is forwarded, reserved capacity is released, bytes a
+//       kernel delivered stay buffered for the next read. The leaf keeps its own argument (a
+//       send's value, a sleep's deadline, an interval's schedule) and may be polled again as if
+//       it had never been polled. Idempotent; a no-op on a leaf never polled, or one whose
+//       last poll returned true (its result belongs to await_resume()). Same thread rule as
+//       poll(). The destructor of a pending leaf does what cancel() does.
+//   R await_resume()
+//       The result stored by the ready poll. Called at most once per completion.
+//
+// Who calls cancel(): a combinator, for every operand that did not win, before it reports
+// ready (so before any handler runs and before the awaiting frame resumes); a task being
+// aborted destroys its frames instead, which destroys its pending leaves. Nothing else.
+//
 // The first poll happens in await_suspend, so an operation that is ready at once never leaves
-// the task. A pending leaf is pinned (the waiter list or timer wheel points at it), which is why
-// awaiters are neither copyable nor movable once polled.
-//
-// Outside a runtime, blocking_poll() drives a leaf from a plain thread, parking on a futex; the
-// channels' blocking_ twins are built on it.
+// the task. A polled leaf is pinned (a waiter list, the timer wheel or the reactor points at it),
+// which is why most leaves can be neither copied nor moved once polled. Outside a runtime,
+// blocking_poll() drives a leaf from a plain thread, parking on a futex; the channels'
+// blocking_ twins are built on it.
 #pragma once
 
-#include <corio/runtime/detail/task_header.hpp>
-#include <corio/runtime/task.hpp>
+#include <corio/runtime/waker.hpp>
 
+#include <concepts>
 #include <coroutine>
+#include <new>
 #include <type_traits>
+#include <utility>
+
+namespace corio::detail {
+
+class task_promise_base;
+
+class leaf {
+public:
+    virtual bool poll(context& cx) noexcept = 0;
+    // TRANSITION: becomes pure once every leaf implements it.
+    virtual void cancel() noexcept { __builtin_trap(); }
+
+protected:
+    // Virtual only so that destroying a concrete leaf through a slot draws no
+    // -Wdelete-non-abstract-non-virtual-dtor; leaves are never deleted through `leaf*` (it stays
+    // protected), and a call through the concrete type is devirtualized.
+    virtual ~leaf() = default;
+};
+
+/// What runs a chain of task frames: a spawned task's header (task_header derives from it), or a
+/// coroutine operand that a combinator runs inline inside the awaiting task (inline_task.hpp).
+/// Every frame of the chain points to its cell (task_promise_base::cell_).
+/// Owned by whoever runs the chain: the holder of the task's `running` bit.
+class run_cell {
+public:
+    std::coroutine_handle<> resume_next_;   // trampoline slot: the next frame to resume
+    std::coroutine_handle<> resume_point_;  // the frame suspended on pending_leaf_
+    leaf* pending_leaf_ = nullptr;          // the leaf the chain waits on, if any
+    context* current_cx_ = nullptr;         // valid while the chain runs
+
+    /// Runs the chain as far as it goes: polls the pending leaf, and if it is ready resumes the
+    /// frame suspended on it; then trampolines (task.hpp) until a frame suspends on a leaf or the
+    /// root frame finishes. Returns false if the pending leaf was not ready (nothing resumed).
+    bool drive(context& cx) noexcept {
+        current_cx_ = &cx;
+        if (pending_leaf_) {
+            if (!pending_leaf_->poll(cx)) {
+                current_cx_ = nullptr;
+                return false;
+            }
+            pending_leaf_ = nullptr;
+            resume_next_ = std::exchange(resume_point_, {});
+        }
+        while (std::coroutine_handle<> h = std::exchange(resume_next_, {})) h.resume();
+        current_cx_ = nullptr;
+        return true;
+    }
+
+protected:
+    run_cell() noexcept = default;
+    ~run_cell() = default;
+};
+
+/// Polls `l` from a thread that is not running a task until it is ready, parking in between.
+/// Precondition: the calling thread is not a worker of a runtime (it would block that worker).
+void blocking_poll(leaf& l);
+
+template <class A>
+concept leaf_type = std::derived_from<std::remove_cvref_t<A>, leaf>;
+
+template <class A>
+concept leaf_co_awaitable = requires(A& a) {
+    { a.operator co_await() } -> leaf_type;
+};
+
+// A send's take_value(): the value a pending send hands back when it is abandoned.
+template <class L>
+concept has_take_value = requires(L& l) { l.take_value(); };
+
+template <class L>
+struct taken_value {
+    using type = void;
+};
+template <class L>
+    requires has_take_value<L>
+struct taken_value<L> {
+    using type = std::remove_cvref_t<decltype(std::declval<L&>().take_value())>;
+};
+
+/// A leaf that a combinator uses in place without owning it: a named operation of the caller's
+/// (`auto op = rx.recv(); select(op, ...)`), or a temporary of the awaiting full-expression that
+/// cannot move. The combinator polls it, and cancels it when it loses; its destructor is the
+/// caller's (or the language's, at the end of the statement).
+template <class L>
+class leaf_ref {
+public:
+    explicit leaf_ref(L& l) noexcept : l_(&l) {}
+    bool poll(context& cx) noexcept { return l_->poll(cx); }
+    void cancel() noexcept { l_->cancel(); }
+    decltype(auto) await_resume() { return l_->await_resume(); }
+    decltype(auto) take_value()
+        requires has_take_value<L>
+    {
+        return l_->take_value();
+    }
+
+private:
+    L* l_;
+};
+
+/// Storage for a leaf built in place from a factory's prvalue (leaves need not be movable). The
+/// owner of a slot destroys the leaf when it is done with it; destroying a pending leaf cancels it.
+template <class L>
+class leaf_slot {
+public:
+    leaf_slot() noexcept = default;
+    leaf_slot(const leaf_slot&) = delete;
+    leaf_slot& operator=(const leaf_slot&) = delete;
+    ~leaf_slot() { reset(); }
+
+    template <class F>
+    void emplace(F&& make) {
+        ::new (static_cast<void*>(buf_)) L(std::forward<F>(make)());  // prvalue: no move
+        live_ = true;
+    }
+    void reset() noexcept {
+        if (live_) {
+            live_ = false;
+            get()->L::~L();  // named: no virtual dispatch, and no -Wdelete-non-abstract-non-virtual-dtor
+        }
+    }
+    explicit operator bool() const noexcept { return live_; }
+    L* get() noexcept { return std::launder(reinterpret_cast<L*>(buf_)); }
+    const L* get() const noexcept { return std::launder(reinterpret_cast<const L*>(buf_)); }
+    L* operator->() noexcept { return get(); }
+    const L* operator->() const noexcept { return get(); }
+
+private:
+    alignas(L) unsigned char buf_[sizeof(L)];
+    bool live_ = false;
+};
+
+}  // namespace corio::detail
 
 namespace corio {
 
+/// The base of every leaf awaiter: the first poll happens in await_suspend, and a pending leaf is
+/// recorded in the cell of the frame chain that awaits it.
 template <class Derived>
 class leaf_awaiter : public detail::leaf {
 public:
@@ -30,7 +192,7 @@ public:
     template <class P>
         requires std::is_base_of_v<detail::task_promise_base, P>
     bool await_suspend(std::coroutine_handle<P> h) noexcept {
-        detail::task_header* cell = h.promise().cell_;
+        detail::run_cell* cell = h.promise().cell_;
         if (static_cast<Derived*>(this)->poll(*cell->current_cx_)) return false;
         cell->pending_leaf_ = this;
         cell->resume_point_ = h;
@@ -41,11 +203,5 @@ protected:
     leaf_awaiter() = default;
     ~leaf_awaiter() = default;
 };
-
-namespace detail {
-/// Polls `l` from a thread that is not running a task until it is ready, parking in between.
-/// Precondition: the calling thread is not a worker of a runtime (it would block that worker).
-void blocking_poll(leaf& l);
-}  // namespace detail
 
 }  // namespace corio

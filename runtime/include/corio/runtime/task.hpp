@@ -37,9 +37,10 @@ namespace detail {
 
 class task_promise_base {
 public:
-    // Lifetime: set when the frame starts to run (spawn, or the awaiter's await_suspend); every
-    // frame of one spawned task points to the same header and runs under its `running` bit.
-    task_header* cell_ = nullptr;
+    // Lifetime: set when the frame starts to run (spawn, the awaiter's await_suspend, or a
+    // combinator running the task inline); every frame of one chain points to the same cell
+    // (the spawned task's header, or an inline operand's) and runs under the task's `running` bit.
+    run_cell* cell_ = nullptr;
     std::coroutine_handle<> continuation_;
 
     static void* operator new(std::size_t size) { return allocate_task_frame(size); }

@@ -231,44 +231,6 @@ private:
 
 namespace corio::detail {
 
-template <class A>
-concept leaf_type = std::derived_from<std::remove_cvref_t<A>, leaf>;
-
-template <class A>
-concept leaf_co_awaitable = requires(A& a) {
-    { a.operator co_await() } -> leaf_type;
-};
-
-template <class L>
-concept has_take_value = requires(L& l) { l.take_value(); };
-
-template <class L>
-struct taken_value {
-    using type = void;
-};
-template <class L>
-    requires has_take_value<L>
-struct taken_value<L> {
-    using type = std::remove_cvref_t<decltype(std::declval<L&>().take_value())>;
-};
-
-// A leaf held by reference (timeout of an lvalue leaf: the caller keeps it).
-template <class L>
-class leaf_ref {
-public:
-    explicit leaf_ref(L& l) noexcept : l_(&l) {}
-    bool poll(context& cx) noexcept { return l_->poll(cx); }
-    decltype(auto) await_resume() { return l_->await_resume(); }
-    decltype(auto) take_value()
-        requires has_take_value<L>
-    {
-        return l_->take_value();
-    }
-
-private:
-    L* l_;
-};
-
 struct no_owner {};
 
 // timeout of a task<T>: the task is spawned; the timeout owns its handle and aborts it if the
@@ -287,34 +249,6 @@ template <class D>
 struct is_task : std::false_type {};
 template <class T>
 struct is_task<task<T>> : std::true_type {};
-
-// Storage for a leaf built in place from a factory's prvalue (leaves need not be movable).
-template <class L>
-class leaf_slot {
-public:
-    leaf_slot() noexcept = default;
-    leaf_slot(const leaf_slot&) = delete;
-    leaf_slot& operator=(const leaf_slot&) = delete;
-    ~leaf_slot() { reset(); }
-    template <class F>
-    void emplace(F&& make) {
-        ::new (static_cast<void*>(buf_)) L(std::forward<F>(make)());  // prvalue: no move
-        live_ = true;
-    }
-    void reset() noexcept {
-        if (live_) {
-            live_ = false;
-            get()->~L();
-        }
-    }
-    explicit operator bool() const noexcept { return live_; }
-    L* get() noexcept { return std::launder(reinterpret_cast<L*>(buf_)); }
-    L* operator->() noexcept { return get(); }
-
-private:
-    alignas(L) unsigned char buf_[sizeof(L)];
-    bool live_ = false;
-};
 
 template <class O>
 struct is_spawned_owner : std::false_type {};

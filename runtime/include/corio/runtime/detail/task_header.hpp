@@ -8,6 +8,7 @@
 
 #include <corio/runtime/detail/frame_allocator.hpp>
 #include <corio/runtime/detail/task_state.hpp>
+#include <corio/runtime/leaf.hpp>
 #include <corio/runtime/waker.hpp>
 
 #include <coroutine>
@@ -15,26 +16,6 @@
 #include <exception>
 
 namespace corio::detail {
-
-class task_header;
-
-/// A leaf is an awaiter that suspends its task on a waker (channel op, timer, io op, join).
-/// The worker calls poll() each time the task runs while the leaf is pending, so a spurious or
-/// early wake never resumes the coroutine: only a leaf that reports ready lets it continue.
-///
-/// poll(): true = the operation's effect happened and its result is stored for await_resume;
-/// false = nothing happened except that cx.waker() is registered (a clone replacing any older one).
-/// Called only by the thread that holds the task's `running` bit, so never concurrently.
-class leaf {
-public:
-    virtual bool poll(context& cx) noexcept = 0;
-
-protected:
-    // Virtual only so that destroying a concrete leaf through std::optional / std::destroy_at
-    // draws no -Wdelete-non-abstract-non-virtual-dtor; leaves are never deleted through `leaf*`
-    // (it stays protected), and a call through the concrete type is devirtualized.
-    virtual ~leaf() = default;
-};
 
 /// What the harness needs from a scheduler (runtime/src/scheduler.hpp implements it).
 class scheduler_base {
@@ -52,7 +33,7 @@ protected:
     ~scheduler_base() = default;
 };
 
-class task_header {
+class task_header : public run_cell {
 public:
     task_header() noexcept = default;
     task_header(const task_header&) = delete;
@@ -72,12 +53,8 @@ public:
     std::int32_t owner_ = -1;           // the worker whose local list holds the task, or -1
     std::uint32_t owned_index_ = 0;     // its slot there
 
-    // Owned by the holder of `running`.
+    // Owned by the holder of `running`, as is the run_cell part (the frame chain's state).
     std::coroutine_handle<> root_;           // frame of the root task; null once destroyed
-    std::coroutine_handle<> resume_next_;    // trampoline slot: the next frame to resume
-    std::coroutine_handle<> resume_point_;   // the frame suspended on pending_leaf_
-    leaf* pending_leaf_ = nullptr;           // the leaf the task waits on, if any
-    context* current_cx_ = nullptr;          // valid while running
 
     // Rules of task_state's join_waker bit.
     waker join_waker_;
