@@ -121,6 +121,15 @@ bool task_header::poll_join(waker_ref w) noexcept {
     return !registered;  // failing to register means complete was set meanwhile
 }
 
+// Join side. The waker is taken back only while join_waker is set and complete is not; if the
+// task completed meanwhile, the completer owns the waker until the handle goes (one spurious wake
+// of the former awaiter at most, which its leaf filters).
+void task_header::cancel_join_wait() noexcept {
+    const task_snapshot snap = state_.load();
+    if (snap.is_complete() || !snap.is_join_waker_set()) return;
+    if (state_.unset_join_waker()) join_waker_.reset();
+}
+
 namespace {
 task_header* header_of(const void* p) noexcept { return static_cast<task_header*>(const_cast<void*>(p)); }
 }  // namespace

@@ -27,6 +27,7 @@ public:
         if (polled_) polled_->fetch_add(1, std::memory_order_acq_rel);
         return false;
     }
+    void cancel() noexcept override { waker_.reset(); }
     void await_resume() const noexcept {}
 
 private:

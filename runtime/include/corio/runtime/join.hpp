@@ -7,10 +7,11 @@
 //     int x  = co_await corio::first_of(fetch(1), fetch(2));        // the winner's value (common type)
 //
 // Arguments: as for select (select.hpp): corio leaf operations, awaitables whose operator
-//   co_await returns one (join_handle, oneshot receiver), and task<T>. A task<T> argument is
-//   spawned on the current runtime when the combinator is built, so task arguments run in
-//   parallel on the workers (not interleaved inside the awaiting task as Tokio's join! does); the
-//   combinator owns the handles and aborts the tasks it gives up on. Its exception is rethrown.
+//   co_await returns one (join_handle, oneshot receiver), and task<T>. A task<T> argument runs
+//   inline, interleaved inside the awaiting task as in Tokio's join! (detail/inline_task.hpp): no
+//   spawn, no parallelism; one the combinator gives up on is destroyed before it returns. Its
+//   exception is rethrown. For parallelism spawn explicitly and pass the join_handle as a
+//   temporary: a task the combinator gives up on is then aborted and waited for.
 // join: polls every operation that has not completed, each time the task is woken, until all
 //   have; yields std::tuple of their results (void as std::monostate). An exception from one
 //   (a task that threw) cancels the others and is rethrown.
@@ -22,15 +23,15 @@
 //   Simultaneously ready operations are taken in argument order (race is select_biased without
 //   handlers; use select for a fair choice in a loop).
 // first_of: as race, when every argument yields the same type: yields that value.
-// Cancel safety: destroying a pending join/try_join/race (abort, an enclosing select or timeout)
-//   destroys every pending leaf it built (they unregister and give back what they reserved) and
-//   aborts its spawned tasks. Results already taken by a join (a received message) are lost with
+// Cancel safety: cancelling a pending join/try_join/race (an enclosing select or timeout)
+//   cancels every pending operation (they unregister and give back what they reserved; coroutine
+//   operands are destroyed; tasks given as temporary join_handles are aborted and waited for). Results already taken by a join (a received message) are lost with
 //   it: a join is not cancel safe as a whole unless each of its operations completed or none did.
-// Allocation: none besides the spawn of task<T> arguments. Await the combinator in the
+// Allocation: none (a task<T> argument's frame is its own, as when it is awaited directly). Await the combinator in the
 //   full-expression that creates it (it may point at temporaries of that expression).
 #pragma once
 
-#include <corio/runtime/detail/select_source.hpp>
+#include <corio/runtime/select/source.hpp>
 #include <corio/runtime/leaf.hpp>
 #include <corio/runtime/select.hpp>
 
@@ -118,16 +119,24 @@ public:
     join_operation& operator=(const join_operation&) = delete;
 
     bool poll(context& cx) noexcept override {
-        if (done_) return true;
+        if (done_) return drain(cx);
         poll_all(cx, std::make_index_sequence<n>{});
         if (stop_) {
             cancel_all(std::make_index_sequence<n>{});
             done_ = true;
-        } else if (pending_ == 0) {
-            done_ = true;
+            return drain(cx);
         }
+        if (pending_ == 0) done_ = true;
         return done_;
     }
+
+    /// The join itself is abandoned: every operation still pending is cancelled (results already
+    /// taken are dropped with the join). Final.
+    void cancel() noexcept override {
+        done_ = true;
+        cancel_all(std::make_index_sequence<n>{});
+    }
+    bool poll_cancel(context& cx) noexcept override { return drain(cx); }
 
     result_type await_resume() {
         if (error_) std::rethrow_exception(error_);
@@ -190,7 +199,21 @@ private:
     template <std::size_t... I>
     void cancel_all(std::index_sequence<I...>) noexcept {
         (std::get<I>(states_).slot.cancel(), ...);
+        draining_ |= pending_;
         pending_ = 0;
+    }
+
+    // After cancel_all: true once no cancelled operation still runs (an aborted task given as a
+    // temporary join_handle is waited for; its awaiter registers our waker).
+    bool drain(context& cx) noexcept {
+        if (draining_ != 0) drain_all(cx, std::make_index_sequence<n>{});
+        return draining_ == 0;
+    }
+    template <std::size_t... I>
+    void drain_all(context& cx, std::index_sequence<I...>) noexcept {
+        ((void)((draining_ & (std::uint64_t{1} << I)) && std::get<I>(states_).slot.poll_cancel(cx) &&
+                (draining_ &= ~(std::uint64_t{1} << I), true)),
+         ...);
     }
 
     template <std::size_t... I>
@@ -205,7 +228,8 @@ private:
                                             typename res::error_type, no_error>;
 
     std::tuple<detail::join_state<Sources, Try>...> states_;
-    std::uint64_t pending_ = 0;  // bit i: operation i has not completed
+    std::uint64_t pending_ = 0;   // bit i: operation i has not completed
+    std::uint64_t draining_ = 0;  // bit i: operation i was cancelled and may still be running
     bool stop_ = false;          // an exception or a try_join error ended the join early
     bool done_ = false;
     std::exception_ptr error_;

@@ -175,12 +175,18 @@ public:
         explicit awaiter(detail::spawned_task<T>* t) noexcept : task_(t) {}
         bool poll(context& cx) noexcept override {
             if (!cx.poll_budget()) return false;
-            return task_->poll_join(cx.waker());
+            registered_ = !task_->poll_join(cx.waker());
+            return !registered_;
+        }
+        /// Takes the join waker back (the handle keeps the outcome and can be awaited again).
+        void cancel() noexcept override {
+            if (std::exchange(registered_, false)) task_->cancel_join_wait();
         }
         result<T, join_error> await_resume() { return task_->take_output(); }
 
     private:
         detail::spawned_task<T>* task_;
+        bool registered_ = false;  // the last poll left our waker as the task's join waker
     };
 
     /// Awaits the outcome. Precondition: the handle is non-empty and not yet awaited to the end.

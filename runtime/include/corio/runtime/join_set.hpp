@@ -103,7 +103,10 @@ public:
         bool poll(context& cx) noexcept override {
             if (set_->len_ == 0) return true;  // empty: std::nullopt
             detail::join_set_entry_base* base = set_->set_->pop_notified(cx.waker());
-            if (!base) return false;  // cx.waker() is registered as the waiter
+            if (!base) {
+                registered_ = true;  // cx.waker() is registered as the waiter
+                return false;
+            }
             if (!cx.poll_budget()) {
                 // Out of budget: the task is woken and yields; the entry stays first in line.
                 set_->set_->unpop(base);
@@ -126,8 +129,15 @@ public:
 
         std::optional<result<T, join_error>> await_resume() noexcept { return std::move(out_); }
 
+        /// Withdraws the waiter; no completed task is taken (join_next gets it later).
+        void cancel() noexcept override {
+            if (std::exchange(registered_, false)) set_->set_->clear_waiter();
+        }
+        ~join_next_operation() { cancel(); }
+
     private:
         join_set* set_;
+        bool registered_ = false;  // our waker is (or was, until a notify took it) the set's waiter
         std::optional<result<T, join_error>> out_;
     };
 

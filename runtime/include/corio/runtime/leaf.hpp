@@ -26,6 +26,13 @@
 //       it had never been polled. Idempotent; a no-op on a leaf never polled, or one whose
 //       last poll returned true (its result belongs to await_resume()). Same thread rule as
 //       poll(). The destructor of a pending leaf does what cancel() does.
+//       A combinator's cancel() cancels its operands; one that owns coroutine operands destroys
+//       their frames, so it cannot start over (nobody polls it again: it is a temporary).
+//   bool poll_cancel(context& cx) noexcept
+//       After cancel(): true once nothing the leaf started is still running. Only a leaf that
+//       owns a spawned task can say false (a combinator given a temporary join_handle aborts the
+//       task on cancel and waits here for it to finish), with cx.waker() registered. Every
+//       other leaf is done at cancel(): the default returns true.
 //   R await_resume()
 //       The result stored by the ready poll. Called at most once per completion.
 //
@@ -56,7 +63,14 @@ class leaf {
 public:
     virtual bool poll(context& cx) noexcept = 0;
     // TRANSITION: becomes pure once every leaf implements it.
-    virtual void cancel() noexcept { __builtin_trap(); }
+    virtual void cancel() noexcept {}
+    // After cancel(): true once nothing the leaf started still runs. Only a leaf that owns a
+    // spawned task (a combinator given a temporary join_handle aborts it, then waits for it)
+    // or contains such a leaf can return false, with cx.waker() registered.
+    virtual bool poll_cancel(context& cx) noexcept {
+        (void)cx;
+        return true;
+    }
 
 protected:
     // Virtual only so that destroying a concrete leaf through a slot draws no
@@ -135,6 +149,7 @@ public:
     explicit leaf_ref(L& l) noexcept : l_(&l) {}
     bool poll(context& cx) noexcept { return l_->poll(cx); }
     void cancel() noexcept { l_->cancel(); }
+    bool poll_cancel(context& cx) noexcept { return l_->poll_cancel(cx); }
     decltype(auto) await_resume() { return l_->await_resume(); }
     decltype(auto) take_value()
         requires has_take_value<L>

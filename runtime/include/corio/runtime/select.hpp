@@ -13,13 +13,14 @@
 // Branches: any corio leaf operation (channel send/recv/reserve, oneshot/broadcast/watch
 //   receives, sleep, notify, cancellation_token::cancelled, semaphore acquire, mutex lock, io
 //   operations), an awaitable whose operator co_await returns one (join_handle, oneshot
-//   receiver), or a task<T> (spawned; aborted if it loses). A raw argument is a branch without
-//   handler. branch(op, handler) runs `handler(result)` (or `handler()`) when op wins.
+//   receiver), or a task<T>, which runs inline in the selecting task (no spawn: its leaves wake
+//   the selecting task; detail/inline_task.hpp). A raw argument is a branch without handler.
+//   branch(op, handler) runs `handler(result)` (or `handler()`) when op wins.
 //   .when_some(): a std::optional result that is nullopt disables the branch instead of winning
 //     (Tokio's `Some(v) = rx.recv()`); the handler gets the value. .when_ok(): the same for a
 //     corio::result that holds an error. .if_(cond): the branch is disabled before waiting when
-//     cond is false (its task<T> is then never spawned). otherwise(h) runs when every branch is
-//     disabled (Tokio's `else`).
+//     cond is false (its operation is never polled, a task<T> never started). otherwise(h) runs
+//     when every branch is disabled (Tokio's `else`).
 // Result: with handlers (every branch has one), the handlers' common result type (void allowed);
 //   a handler returning task<R> makes select a task<R> that awaits that handler (one frame for
 //   select plus the handler's frame per select). Without handlers, std::variant<V0, ..., Vn-1>
@@ -28,21 +29,22 @@
 //   corio::all_branches_disabled (Tokio panics).
 // Fairness: select polls the enabled branches from a random start (a thread-local xorshift), so
 //   a branch that is always ready cannot starve the others; select_biased polls in written order.
-// Cancel safety: exactly one branch wins. poll stops at the first branch whose operation
-//   completed, so no other branch is polled after an effect happened; every losing branch is
-//   cancelled before select returns and before any handler runs: its leaf is destroyed (it
-//   unregisters and gives back what it reserved, docs/select.md has the table per operation), a
-//   spawned task is aborted. Two exceptions, both documented in docs/select.md: an operation
-//   passed as a named lvalue is the caller's and keeps its registration (await it again, or
-//   destroy it); a pinned temporary (`rx.recv()`, `m.lock()`) is destroyed by the language at
-//   the end of the statement, i.e. right after the handler — except that a losing `tx.send(v)`
-//   leaves the capacity queue at once, and .unsent_into(opt) hands its value back.
+// Cancellation (the rule: no operand outlives the co_await that owns it; docs/select.md has the
+//   table per operation): exactly one branch wins. poll stops at the first branch whose operation
+//   completed, so no other branch is polled after an effect happened. Before select reports ready
+//   — so before any handler runs — every other branch is cancelled: its leaf unregisters and
+//   gives back what it was granted (a lock, permits, capacity), whether the select owns it (a
+//   movable temporary), uses it in place (a pinned temporary such as `m.lock()`) or borrows it
+//   (a named operation, which keeps its argument and can be awaited again); a task<T> operand's
+//   frame is destroyed; a task given as a temporary join_handle (`spawn(f())`) is aborted, and the
+//   select waits until it has finished. A losing temporary `tx.send(v)` hands v to
+//   .unsent_into(opt) if given.
 // Allocation: none per select with plain handlers; select is a leaf awaiter living in the frame.
 // Preconditions: await a select in the full-expression that creates it (it may point at
 //   temporaries of that expression); at most 64 branches.
 #pragma once
 
-#include <corio/runtime/detail/select_source.hpp>
+#include <corio/runtime/select/source.hpp>
 #include <corio/runtime/leaf.hpp>
 #include <corio/runtime/task.hpp>
 
@@ -310,8 +312,10 @@ struct select_state {
     typename B::handler_type handler;
     bool enabled;
     typename B::unsent_type* unsent;
-    std::optional<stored_value_t<value_type>> value;  // filtered branches only
-    std::exception_ptr error;                          // filtered branches: take() threw
+    // The result taken during poll: a filtered branch's (the filter looked at it), or a winner's
+    // stashed while the select waits for an aborted task; and the exception take() threw.
+    std::optional<stored_value_t<value_type>> value;
+    std::exception_ptr error;
 };
 
 template <class B>
@@ -393,7 +397,7 @@ public:
     select_operation& operator=(const select_operation&) = delete;
 
     bool poll(context& cx) noexcept override {
-        if (winner_ != pending) return true;
+        if (winner_ != pending) return drain(cx);
         if (live_ != 0) {
             const std::uint32_t first = Biased || n == 1 ? 0 : detail::select_random(static_cast<std::uint32_t>(n));
             for (std::size_t k = 0; k < n; ++k) {
@@ -404,15 +408,29 @@ public:
                 if ((this->*poll_table()[i])(cx)) {
                     winner_ = i;
                     cancel_losers(std::make_index_sequence<n>{});
-                    return true;
+                    if (drain(cx)) return true;
+                    // A loser's aborted task is still running: keep the winner's result in the
+                    // select, so that if the select is destroyed meanwhile (its task aborted) the
+                    // result is destroyed with it (a lock guard unlocks) rather than left
+                    // untaken in the leaf.
+                    stash_winner(std::make_index_sequence<n>{});
+                    return false;
                 }
             }
             if (live_ != 0) return false;
         }
         winner_ = n;  // every branch is disabled
         cancel_losers(std::make_index_sequence<n>{});
-        return true;
+        return drain(cx);
     }
+
+    /// The select lost (an enclosing select or timeout, or its task's abort): every live branch
+    /// is cancelled. Final: a select does not start over.
+    void cancel() noexcept override {
+        if (winner_ == pending) winner_ = cancelled;
+        cancel_losers(std::make_index_sequence<n>{});
+    }
+    bool poll_cancel(context& cx) noexcept override { return drain(cx); }
 
     resume_type await_resume() {
         if (winner_ == n) return resume_otherwise();
@@ -424,6 +442,7 @@ public:
 
 private:
     static constexpr std::size_t pending = static_cast<std::size_t>(-1);
+    static constexpr std::size_t cancelled = static_cast<std::size_t>(-2);
     template <std::size_t I>
     using branch_t = std::tuple_element_t<I, std::tuple<Branches...>>;
 
@@ -452,7 +471,7 @@ private:
                 if (!r) {
                     // The operation reported its end (closed, nullopt): the branch drops out and
                     // the others keep waiting. Nothing was taken that someone else could miss.
-                    s.slot.cancel();
+                    s.slot.finish();
                     live_ &= ~bit;
                     return false;
                 }
@@ -471,11 +490,37 @@ private:
     void cancel_losers(std::index_sequence<I...>) noexcept {
         (cancel_one<I>(), ...);
     }
+    template <std::size_t... I>
+    void stash_winner(std::index_sequence<I...>) noexcept {
+        (stash_one<I>(), ...);
+    }
+    template <std::size_t I>
+    void stash_one() noexcept {
+        if constexpr (!branch_t<I>::is_filtered) {  // a filtered winner's value is stashed already
+            if (I != winner_) return;
+            auto& s = std::get<I>(states_);
+            try {
+                if constexpr (std::is_void_v<typename branch_t<I>::value_type>) {
+                    s.slot.take();
+                    s.value.emplace();
+                } else {
+                    s.value.emplace(s.slot.take());
+                }
+            } catch (...) {
+                s.error = std::current_exception();
+            }
+            s.slot.finish();
+        }
+    }
+
     template <std::size_t I>
     void cancel_one() noexcept {
         if (I == winner_) return;
         auto& s = std::get<I>(states_);
-        live_ &= ~(std::uint64_t{1} << I);
+        constexpr std::uint64_t bit = std::uint64_t{1} << I;
+        // A disabled branch that was never started still hands back its temporary send's value.
+        if (live_ & bit) draining_ |= bit;
+        live_ &= ~bit;
         if constexpr (branch_t<I>::source_type::gives_back) {
             auto v = s.slot.cancel_and_take_unsent();
             if (s.unsent && v) *s.unsent = std::move(v);
@@ -484,20 +529,44 @@ private:
         }
     }
 
+    // After the losers were cancelled: true once none of them still runs (only an aborted task
+    // given as a temporary join_handle can take a while; its awaiter registers our waker).
+    bool drain(context& cx) noexcept {
+        if (draining_ != 0) drain_all(cx, std::make_index_sequence<n>{});
+        return draining_ == 0;
+    }
+    template <std::size_t... I>
+    void drain_all(context& cx, std::index_sequence<I...>) noexcept {
+        (drain_one<I>(cx), ...);
+    }
+    template <std::size_t I>
+    void drain_one(context& cx) noexcept {
+        constexpr std::uint64_t bit = std::uint64_t{1} << I;
+        if ((draining_ & bit) && std::get<I>(states_).slot.poll_cancel(cx)) draining_ &= ~bit;
+    }
+
     // Calls f(value) or f() (void) with the winner's result.
     template <std::size_t I, class F>
     decltype(auto) with_value(F&& f) {
         auto& s = std::get<I>(states_);
         using V = typename branch_t<I>::value_type;
-        if constexpr (branch_t<I>::is_filtered) {
+        auto stashed = [&]() -> decltype(auto) {
             if (s.error) std::rethrow_exception(s.error);
             if constexpr (std::is_void_v<V>) return f();
             else return f(std::move(*s.value));
-        } else if constexpr (std::is_void_v<V>) {
-            s.slot.take();
-            return f();
+        };
+        // Taken during poll: a filtered branch's value (the filter looked at it), or a winner's
+        // stashed while the select waited for an aborted task.
+        if constexpr (branch_t<I>::is_filtered) {
+            return stashed();
         } else {
-            return f(s.slot.take());
+            if (s.value || s.error) return stashed();
+            if constexpr (std::is_void_v<V>) {
+                s.slot.take();
+                return f();
+            } else {
+                return f(s.slot.take());
+            }
         }
     }
 
@@ -570,7 +639,8 @@ private:
 
     detail::otherwise_state<Otherwise> otherwise_;
     std::tuple<detail::select_state<Branches>...> states_;
-    std::uint64_t live_ = 0;  // bit i: branch i is enabled and its leaf is live
+    std::uint64_t live_ = 0;      // bit i: branch i is enabled and its leaf is live
+    std::uint64_t draining_ = 0;  // bit i: branch i was cancelled and may still be running
     std::size_t winner_ = pending;
 };
 

@@ -57,6 +57,14 @@ public:
         waker_.set(w);
         return false;
     }
+    // The waiter goes away (a cancelled await): no waker of it stays behind.
+    void clear_waker() noexcept {
+        waker old;
+        {
+            std::lock_guard lock(mutex_);
+            old = std::move(waker_);
+        }
+    }
     R take() {
         std::lock_guard lock(mutex_);
         if (outcome_.index() == 2) std::rethrow_exception(std::get<2>(outcome_));
@@ -102,6 +110,8 @@ class blocking_wait final : public leaf_awaiter<blocking_wait<R>> {
 public:
     explicit blocking_wait(std::shared_ptr<blocking_outcome<R>> out) noexcept : out_(std::move(out)) {}
     bool poll(context& cx) noexcept override { return out_->poll(cx.waker()); }
+    void cancel() noexcept override { out_->clear_waker(); }
+    ~blocking_wait() { cancel(); }
     R await_resume() { return out_->take(); }
 
 private:

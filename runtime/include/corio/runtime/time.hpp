@@ -13,10 +13,9 @@
 //   paused, time moves only by co_await time::advance(d), or by auto-advance: when every worker is
 //   idle, the clock jumps to the next timer. Use worker_threads = 1 (or current_thread) for
 //   deterministic order.
-// Cancel safety: awaiting a sleep, a tick or a timeout is cancel safe. A sleep_operation destroyed
-//   while registered unlinks itself from the wheel (on whichever worker destroys it). When a
-//   timeout's deadline wins, the inner awaiter is destroyed at once, so it unregisters and gives
-//   back what it reserved; a pending send's value comes back inside the elapsed error.
+// Cancel safety: awaiting a sleep, a tick or a timeout is cancel safe. A sleep_operation cancelled
+//   or destroyed while registered unlinks itself from the wheel (on whichever worker does it).
+//   timeout (corio/runtime/timeout.hpp) cancels its inner operation before it returns.
 // Thread safety: a sleep or interval is used by one task at a time; it may move between workers
 //   with its task, and may be fired by any worker. Precondition: a registered sleep does not
 //   outlive its runtime.
@@ -95,7 +94,11 @@ public:
     }
     sleep_operation(const sleep_operation&) = delete;
     sleep_operation& operator=(const sleep_operation&) = delete;
-    ~sleep_operation() {
+    ~sleep_operation() { cancel(); }
+
+    /// Unlinks a registered sleep from the wheel (its waker is dropped); the deadline stays, and
+    /// a later poll registers again. An elapsed sleep stays elapsed.
+    void cancel() noexcept override {
         // Acquire: seeing fired means the firer is done with the entry (timer_entry.hpp).
         if (entry_.registered_ && !entry_.fired_.load(std::memory_order_acquire)) detail::timer_cancel(handle_, entry_);
     }
@@ -154,6 +157,8 @@ public:
     public:
         explicit tick_operation(interval_timer* it) noexcept : it_(it) {}
         bool poll(context& cx) noexcept override { return it_->poll_tick(cx, out_); }
+        /// Unregisters the interval's timer; the schedule is kept, so no tick is lost.
+        void cancel() noexcept override { it_->delay_.cancel(); }
         /// The instant the tick was scheduled for (not when it completed).
         instant await_resume() const noexcept { return out_; }
 
@@ -229,107 +234,6 @@ private:
 
 }  // namespace corio::time
 
-namespace corio::detail {
-
-struct no_owner {};
-
-// timeout of a task<T>: the task is spawned; the timeout owns its handle and aborts it if the
-// timeout ends first or is cancelled.
-template <class T>
-struct spawned_owner {
-    explicit spawned_owner(join_handle<T> h) noexcept : handle(std::move(h)) {}
-    spawned_owner(spawned_owner&& o) noexcept = default;
-    ~spawned_owner() {
-        if (handle && !handle.is_finished()) handle.abort();
-    }
-    join_handle<T> handle;
-};
-
-template <class D>
-struct is_task : std::false_type {};
-template <class T>
-struct is_task<task<T>> : std::true_type {};
-
-template <class O>
-struct is_spawned_owner : std::false_type {};
-template <class T>
-struct is_spawned_owner<spawned_owner<T>> : std::true_type {};
-
-template <class Leaf, class Owner>
-struct timeout_traits {
-    using inner_result = decltype(std::declval<Leaf&>().await_resume());
-    using value_type = inner_result;
-};
-template <class Leaf, class T>
-struct timeout_traits<Leaf, spawned_owner<T>> {
-    using inner_result = decltype(std::declval<Leaf&>().await_resume());
-    using value_type = T;
-};
-
-}  // namespace corio::detail
-
-namespace corio::time {
-
-/// The combined leaf of timeout(): polls the inner operation, then the deadline.
-/// Not movable (it may own the awaitable its inner leaf points into).
-template <class Leaf, class Owner = detail::no_owner>
-class [[nodiscard]] timeout_operation : public leaf_awaiter<timeout_operation<Leaf, Owner>> {
-public:
-    using value_type = typename detail::timeout_traits<Leaf, Owner>::value_type;
-    using error_type = elapsed<typename detail::taken_value<Leaf>::type>;
-    using result_type = result<value_type, error_type>;
-
-    template <class MakeLeaf>
-    timeout_operation(instant deadline, Owner owner, MakeLeaf&& make, bool check_clock = true) noexcept
-        : owner_(std::move(owner)), sleep_(detail::current_time_handle(), deadline, check_clock) {
-        inner_.emplace([&] { return std::forward<MakeLeaf>(make)(owner_); });
-    }
-    timeout_operation(const timeout_operation&) = delete;
-    timeout_operation& operator=(const timeout_operation&) = delete;
-
-    bool poll(context& cx) noexcept override {
-        if (!inner_) return true;
-        if (inner_->poll(cx)) return true;
-        if (!sleep_.poll_deadline(cx)) return false;
-        if constexpr (detail::has_take_value<Leaf>) taken_.emplace(inner_->take_value());
-        // The deadline won: destroy the inner awaiter now, so it unregisters and gives back what
-        // it reserved before timeout returns.
-        inner_.reset();
-        return true;
-    }
-
-    result_type await_resume() {
-        if (!inner_) {
-            if constexpr (detail::has_take_value<Leaf>) return unexpected(error_type(std::move(*taken_)));
-            else return unexpected(error_type{});
-        }
-        if constexpr (detail::is_spawned_owner<Owner>::value) {
-            auto r = inner_->await_resume();
-            if (!r) r.error().throw_as_exception();  // the task threw (or the runtime shut down)
-            if constexpr (std::is_void_v<value_type>) return {};
-            else return std::move(*r);
-        } else if constexpr (std::is_void_v<value_type>) {
-            inner_->await_resume();
-            return {};
-        } else {
-            return inner_->await_resume();
-        }
-    }
-
-    instant deadline() const noexcept { return sleep_.deadline(); }
-
-private:
-    struct none {};
-    using taken_t = std::conditional_t<detail::has_take_value<Leaf>, typename detail::taken_value<Leaf>::type, none>;
-
-    Owner owner_;
-    sleep_operation sleep_;
-    detail::leaf_slot<Leaf> inner_;
-    std::optional<taken_t> taken_;
-};
-
-}  // namespace corio::time
-
 namespace corio {
 
 /// Completes at `deadline` (at once if it has passed).
@@ -349,58 +253,6 @@ inline time::interval_timer interval_at(time::instant start, std::chrono::nanose
 /// Ticks now, then every `period`.
 inline time::interval_timer interval(std::chrono::nanoseconds period) noexcept { return interval_at(time::now(), period); }
 
-namespace detail {
-template <class A>
-auto timeout_impl(time::instant deadline, A&& aw, bool check_clock) {
-    using D = std::remove_cvref_t<A>;
-    if constexpr (detail::leaf_type<D>) {
-        if constexpr (std::is_lvalue_reference_v<A> || !std::is_move_constructible_v<D>) {
-            // An lvalue leaf stays the caller's. A temporary leaf that cannot move (a pending
-            // channel operation) is used in place: `co_await timeout(d, rx.recv())` keeps it alive
-            // to the end of the statement, and it is destroyed right after the timeout completes.
-            // Precondition: such a timeout is awaited in the full-expression that created it.
-            return time::timeout_operation<detail::leaf_ref<D>>(
-                deadline, detail::no_owner{}, [&aw](detail::no_owner&) { return detail::leaf_ref<D>(aw); }, check_clock);
-        } else {
-            return time::timeout_operation<D>(deadline, detail::no_owner{},
-                                              [&aw](detail::no_owner&) { return D(std::move(aw)); }, check_clock);
-        }
-    } else if constexpr (detail::is_task<D>::value) {
-        using T = typename D::value_type;
-        using L = typename join_handle<T>::awaiter;
-        detail::spawned_owner<T> owner(spawn(std::move(aw)));
-        return time::timeout_operation<L, detail::spawned_owner<T>>(
-            deadline, std::move(owner), [](detail::spawned_owner<T>& o) { return o.handle.operator co_await(); }, check_clock);
-    } else {
-        static_assert(detail::leaf_co_awaitable<D>, "corio::timeout: not a corio leaf, leaf awaitable or task");
-        using L = std::remove_cvref_t<decltype(std::declval<D&>().operator co_await())>;
-        if constexpr (std::is_lvalue_reference_v<A>) {
-            return time::timeout_operation<L>(deadline, detail::no_owner{},
-                                              [&aw](detail::no_owner&) { return aw.operator co_await(); }, check_clock);
-        } else {
-            // An rvalue awaitable (a temporary join_handle, say) lives in the timeout operation.
-            return time::timeout_operation<L, D>(deadline, std::move(aw), [](D& o) { return o.operator co_await(); }, check_clock);
-        }
-    }
-}
-
-}  // namespace detail
-
-/// Runs `aw` until `deadline`: yields result<R, time::elapsed<...>> where R is what `co_await aw`
-/// yields. Accepts any leaf (channel and io operations, sleeps, yield_now), anything whose
-/// operator co_await returns a leaf (join_handle, oneshot receiver), and task<T> (spawned on the
-/// current runtime and aborted if the deadline wins; its exception is rethrown).
-template <class A>
-auto timeout_at(time::instant deadline, A&& aw) {
-    return detail::timeout_impl(deadline, std::forward<A>(aw), true);
-}
-
-/// timeout_at(now() + d, aw).
-template <class Rep, class Period, class A>
-auto timeout(std::chrono::duration<Rep, Period> d, A&& aw) {
-    return detail::timeout_impl(detail::deadline_after(time::now(), d), std::forward<A>(aw), d < std::chrono::milliseconds(1));
-}
-
 }  // namespace corio
 
 namespace corio::time {
@@ -418,3 +270,6 @@ inline task<void> advance(std::chrono::nanoseconds d) {
 }
 
 }  // namespace corio::time
+
+// timeout() and timeout_at() are part of the time API (Tokio's tokio::time::timeout).
+#include <corio/runtime/timeout.hpp>

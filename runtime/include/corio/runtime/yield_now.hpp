@@ -23,6 +23,8 @@ public:
         cx.waker().wake_by_ref();
         return false;
     }
+    /// The wake happened at the poll, so nothing is registered; a later poll yields again.
+    void cancel() noexcept override { yielded_ = false; }
     void await_resume() const noexcept {}
 
 private:

@@ -79,6 +79,8 @@ public:
     void drop_join_handle() noexcept;
     // Join side: true if the output is ready to take; otherwise `w` is registered.
     bool poll_join(waker_ref w) noexcept;
+    // Join side: withdraws the waker poll_join registered (a cancelled await of the handle).
+    void cancel_join_wait() noexcept;
     waker_ref make_waker_ref() noexcept { return {this, &waker_vtable_}; }
 
     static const waker_vtable waker_vtable_;
