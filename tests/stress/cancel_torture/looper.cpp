@@ -110,6 +110,13 @@ std::uint32_t pick_kinds(const config& c, rng& g) {
         const unsigned k = g.below(k_relock);
         if (c.on(k)) kinds |= 1u << k;
     }
+    // A select whose spawned operand lost waits for that task to finish before it returns; if the
+    // looper is aborted meanwhile, the winner's result dies with the select (docs/select.md, "The
+    // limit"). So such a select has no branch whose result must not be lost: no token, broadcast
+    // value, watch change, socket bytes or send outcome (a lock or permit is simply given back).
+    constexpr std::uint32_t lossy = (1u << k_send) | (1u << k_recv) | (1u << k_urecv) | (1u << k_oneshot) |
+                                    (1u << k_broadcast) | (1u << k_watch) | (1u << k_io);
+    if (kinds & (1u << k_spawned)) kinds &= ~lossy;
     constexpr std::uint32_t progress = (1u << k_sleep) | (1u << k_deadline) | (1u << k_mutex) | (1u << k_read) |
                                        (1u << k_write) | (1u << k_acquire) | (1u << k_acquire_many) | (1u << k_spawned);
     if ((kinds & progress) == 0) kinds |= 1u << k_sleep;
