@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -225,6 +226,63 @@ TEST(mpsc_cancel, a_cancelled_closed_leaves_the_waiters) {
     rx.close();
     EXPECT_EQ(w.wakes(), 0);
     EXPECT_TRUE(poll_once(op, w));
+    EXPECT_EQ(w.clones_alive(), 0);
+}
+
+// --- mpsc: cancel racing with other threads (counts and orders only) -----------------------------
+
+TEST(mpsc_cancel, recvs_cancelled_while_a_sender_races_lose_nothing_and_leave_no_waker) {
+    constexpr int n = 2000;
+    counting_waker w;
+    std::vector<int> got;
+    {
+        auto [tx, rx] = corio::mpsc::channel<int>(4);
+        std::thread producer([t = std::move(tx)]() mutable {
+            for (int i = 0; i < n; ++i) (void)t.blocking_send(i);
+        });
+        for (;;) {
+            auto op = rx.recv();
+            bool ready = false;
+            for (int k = 0; !ready; ++k) {
+                ready = poll_once(op, w);
+                if (!ready) {
+                    if (k % 2 == 0) op.cancel();  // every other pending poll is undone, then re-polled
+                    std::this_thread::yield();
+                }
+            }
+            auto v = op.await_resume();
+            if (!v) break;
+            got.push_back(*v);
+        }
+        producer.join();
+    }  // the channel goes: a registration left by a ready poll goes with it
+    ASSERT_EQ(got.size(), std::size_t{n});
+    for (int i = 0; i < n; ++i) ASSERT_EQ(got[i], i);
+    EXPECT_EQ(w.clones_alive(), 0);
+}
+
+TEST(mpsc_cancel, sends_cancelled_while_the_receiver_frees_capacity_lose_no_slot) {
+    constexpr int n = 2000;
+    auto [tx, rx] = corio::mpsc::channel<int>(2);
+    std::vector<int> got;
+    std::thread consumer([&r = rx, &got] {
+        while (auto v = r.blocking_recv()) got.push_back(*v);
+    });
+    counting_waker w;
+    for (int i = 0; i < n; ++i) {
+        auto s = tx.send(i);
+        for (int k = 0;; ++k) {
+            if (poll_once(s, w)) break;
+            if (k % 2 == 0) s.cancel();  // gives back whatever the receiver assigned meanwhile
+            std::this_thread::yield();
+        }
+        EXPECT_TRUE(s.await_resume());  // not ASSERT: the consumer thread must be joined
+    }
+    { auto gone = std::move(tx); }
+    consumer.join();
+    ASSERT_EQ(got.size(), std::size_t{n});
+    for (int i = 0; i < n; ++i) ASSERT_EQ(got[i], i);
+    EXPECT_EQ(rx.capacity(), 2u);  // every slot came back
     EXPECT_EQ(w.clones_alive(), 0);
 }
 
