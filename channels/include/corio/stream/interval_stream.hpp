@@ -7,7 +7,10 @@
 // take or take_until to stop). Missed ticks follow the timer's missed_tick_behavior (burst by
 // default; set_missed_tick_behavior changes it).
 // Cancel safety: cancel safe: a tick that had not completed when its next() was dropped is
-//   yielded by the next next().
+//   yielded by the next next(). No cancel_next (stream.hpp) yet: a cancelled next() leaves the
+//   timer's sleep registered in the wheel with the task's waker until the next poll or the
+//   stream's destruction (a wake then is spurious); withdrawing it needs interval_timer's tick
+//   to be cancellable.
 // Movable only before its first poll (the timer is then registered in the wheel), like
 //   time::sleep_operation; that is enough to hand it to a combinator by value.
 // Allocation: none.
