@@ -14,7 +14,7 @@
 //   CORIO_TORTURE_KINDS=a,b,...   only these operation kinds (plus sleep); `-a,-b` all but these.
 //                                 Names: send reserve recv urecv oneshot bcast watch mutex read
 //                                 write acquire acquire2 notified sleep deadline io operand spawned
-//                                 relock (coroutine handlers)
+//                                 private (losers of private resources) relock (coroutine handlers)
 //   CORIO_TORTURE_WATCHDOG_S=n    the watchdog's limit (default 60 s, ×5 under TSan, ×3 under ASan)
 //   CORIO_STRESS_SCALE=x          multiplies the iteration counts (support/stress.hpp)
 #include "cancel_torture/torture.hpp"
@@ -149,21 +149,21 @@ config base_config() {
     config c;
     c.seed = seed_from_env();
     c.kinds = kinds_from_env();
-    c.abort_every = std::chrono::microseconds(CORIO_STRESS_TSAN ? 8000 : 2000);
+    c.abort_every = std::chrono::microseconds(2000);
     return c;
 }
 
 TEST(cancel_torture, multi_thread_two_workers) {
     config c = base_config();
     c.flavor = corio::runtime_flavor::multi_thread;
-    c.iterations = corio::testing::iterations(1500, 150);
+    c.iterations = corio::testing::iterations(5000, 2000);
     run_round(c);
 }
 
 TEST(cancel_torture, current_thread) {
     config c = base_config();
     c.flavor = corio::runtime_flavor::current_thread;
-    c.iterations = corio::testing::iterations(600, 60);
+    c.iterations = corio::testing::iterations(2000, 800);
     run_round(c);
 }
 

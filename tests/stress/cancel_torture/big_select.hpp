@@ -12,25 +12,26 @@
 
 namespace corio::torture {
 
-// A handler as a coroutine handler: runs the plain handler, then returns the relock task (which
-// does nothing for relock_none). Holds pointers only, so it may be passed as a temporary (g++ 12).
-template <class H>
-struct relocking {
+// Every handler of the big select: the plain handler, then (with k_private) the check that no
+// losing branch holds the role's private resources, then, for a coroutine handler, the relock
+// task (which does nothing for relock_none). Holds pointers only, so it may be passed as a
+// temporary (g++ 12).
+template <class H, bool Coro>
+struct wrapped {
     H* h;
     iteration* it;
     template <class... V>
         requires std::is_invocable_v<H&, V&&...>
-    task<void> operator()(V&&... v) const {
+    auto operator()(V&&... v) const {
         (*h)(std::forward<V>(v)...);
-        mpsc::sender<tok>* tx = it->reserve_tx;
-        return relock(it->w, it->relock, tx);
+        if (it->on(k_private)) check_private(it->w, it->r);
+        if constexpr (Coro) return relock(it->w, it->relock, it->reserve_tx);
     }
 };
 
 template <bool Coro, class H>
-decltype(auto) handler(H& h, iteration* it) {
-    if constexpr (Coro) return relocking<H>{&h, it};
-    else return (h);  // the branch copies the named handler
+wrapped<H, Coro> handler(H& h, iteration* it) {
+    return {&h, it};
 }
 
 // select or select_biased; a prvalue either way (the operation is pinned, elision applies).
@@ -131,6 +132,16 @@ task<void> big_select(iteration* it) {
         if (!res || *res != 7) w.v_result.fetch_add(1);
     };
     auto h_otherwise = [&] { winner = kind_count; };
+    // The role's private resources: the holder operand takes them all; the pinned branches queue
+    // for them. A private branch's handler lets its own resource go before the check.
+    auto h_holder = [&](int v) {
+        winner = k_private;
+        if (v != 1) w.v_result.fetch_add(1);
+    };
+    auto h_private_lock = [&](sync::mutex_guard<int>) { winner = k_private; };
+    auto h_private_acquire = [&](result<sync::semaphore_permit, sync::acquire_error>) { winner = k_private; };
+    auto h_private_reserve = [&](result<mpsc::permit<tok>, mpsc::reserve_error>) { winner = k_private; };
+    const bool private_on = it->on(k_private);
 
     co_await select_of<Biased>(
         corio::branch(stx.send(std::move(send_tok)), handler<Coro>(h_send, it)).unsent_into(back).if_(send_on),
@@ -151,6 +162,10 @@ task<void> big_select(iteration* it) {
         corio::branch(r.rd->read(io_span), handler<Coro>(h_io, it)).if_(it->on(k_io) && !r.io_eof),
         corio::branch(borrower(&w, &r, &b, recipe, operand_seed), handler<Coro>(h_operand, it)).if_(it->on(k_operand)),
         corio::branch(spawn_operand(*it, it->on(k_spawned)), handler<Coro>(h_spawned, it)).if_(it->on(k_spawned)),
+        corio::branch(private_holder(&w, &r, &b, it->d), handler<Coro>(h_holder, it)).if_(private_on),
+        corio::branch(r.pm.lock(), handler<Coro>(h_private_lock, it)).if_(private_on),
+        corio::branch(r.ps.acquire(), handler<Coro>(h_private_acquire, it)).if_(private_on),
+        corio::branch(r.pc_tx.reserve(), handler<Coro>(h_private_reserve, it)).if_(private_on),
         corio::otherwise(handler<Coro>(h_otherwise, it)));
 
     b.select_returned = true;

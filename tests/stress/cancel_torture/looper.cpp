@@ -118,7 +118,8 @@ std::uint32_t pick_kinds(const config& c, rng& g) {
                                     (1u << k_broadcast) | (1u << k_watch) | (1u << k_io);
     if (kinds & (1u << k_spawned)) kinds &= ~lossy;
     constexpr std::uint32_t progress = (1u << k_sleep) | (1u << k_deadline) | (1u << k_mutex) | (1u << k_read) |
-                                       (1u << k_write) | (1u << k_acquire) | (1u << k_acquire_many) | (1u << k_spawned);
+                                       (1u << k_write) | (1u << k_acquire) | (1u << k_acquire_many) | (1u << k_spawned) |
+                                       (1u << k_private);
     if ((kinds & progress) == 0) kinds |= 1u << k_sleep;
     return kinds;
 }
@@ -358,6 +359,12 @@ task<void> drain(world* w) {
     if (!w->mtx.try_lock()) w->v_leak.fetch_add(1);
     if (!w->rw.try_write()) w->v_leak.fetch_add(1);
     if (w->sem.available_permits() != world::permits) w->v_leak.fetch_add(1);
+    for (auto& rp : w->roles) {
+        auto guard = rp->pm.try_lock();
+        auto permit = rp->ps.try_acquire();
+        auto slot = rp->pc_tx.try_reserve();
+        if (!guard || !permit || !slot) w->v_leak.fetch_add(1);
+    }
     if (w->permits_held.load() != 0 || w->readers.load() != 0 || w->writers.load() != 0) w->v_leak.fetch_add(1);
 }
 

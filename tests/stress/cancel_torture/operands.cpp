@@ -74,6 +74,30 @@ task<int> borrower(world* w, role* r, borrowed* b, int recipe, std::uint64_t see
     return borrower_body(std::move(ticket), w, r, b, recipe, seed);
 }
 
+namespace {
+task<int> private_holder_body([[maybe_unused]] frame_ticket ticket, world* w, role* r, borrowed* b, std::chrono::microseconds d) {
+    auto guard = co_await r->pm.lock();
+    auto permit = co_await r->ps.acquire();
+    auto slot = co_await r->pc_tx.reserve();
+    w->touch(b);
+    co_await corio::sleep(d);
+    w->touch(b);
+    co_return 1;
+}
+}  // namespace
+
+task<int> private_holder(world* w, role* r, borrowed* b, std::chrono::microseconds d) {
+    frame_ticket ticket(b);
+    return private_holder_body(std::move(ticket), w, r, b, d);
+}
+
+void check_private(world* w, role* r) {
+    auto guard = r->pm.try_lock();
+    auto permit = r->ps.try_acquire();
+    auto slot = r->pc_tx.try_reserve();
+    if (!guard || !permit || !slot) w->v_loser_held.fetch_add(1);
+}
+
 task<std::optional<int>> borrower_opt(world* w, role* r, borrowed* b, int recipe, std::uint64_t seed) {
     const int v = co_await borrower(w, r, b, recipe, seed);
     co_return v;

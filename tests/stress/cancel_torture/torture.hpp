@@ -68,6 +68,7 @@ enum kind : unsigned {
     k_io,            // a read on the role's socket
     k_operand,       // a task<int> operand that borrows the iteration's state
     k_spawned,       // a temporary join_handle operand (spawn(...))
+    k_private,       // the role's private resources: an operand holds them, pinned branches queue for them
     k_relock,        // coroutine handlers that wait for what a losing branch was queued for
     kind_count
 };
@@ -193,6 +194,12 @@ struct role {
     bool b_closed = false;
     watch::receiver<std::uint64_t> wrx;
     std::uint64_t w_last = 0;
+    // Private to the role's looper: an operand of a big select holds them while branches of the
+    // same select queue for them, so each handler can check that the losers hold nothing.
+    sync::mutex<int> pm{0};
+    sync::semaphore ps{1};
+    mpsc::sender<tok> pc_tx;  // capacity 1; nothing is ever sent
+    mpsc::receiver<tok> pc_rx;
     std::optional<net::unix_stream> rd, wr;
     std::atomic<std::uint64_t> io_read{0};     // bytes read and checked (written by the owner only)
     std::atomic<std::uint64_t> io_written{0};  // written by the writer only
@@ -243,7 +250,7 @@ struct world {
     // Violations (all must stay 0).
     std::atomic<std::uint64_t> v_ran_after_return{0}, v_canary{0}, v_spawned_running{0}, v_exclusion{0},
         v_permits{0}, v_broadcast{0}, v_watch{0}, v_io{0}, v_unsent{0}, v_result{0}, v_capacity{0}, v_leak{0},
-        v_frames_alive{0};
+        v_frames_alive{0}, v_loser_held{0};
     // Statistics.
     std::array<std::atomic<std::uint64_t>, kind_count> wins{};
     std::array<std::atomic<std::uint64_t>, shape_count> shapes{};
@@ -337,6 +344,10 @@ task<std::optional<int>> borrower_opt(world* w, role* r, borrowed* b, int recipe
 task<std::optional<int>> failer(world* w, borrowed* b, std::chrono::microseconds d, bool fail);
 join_handle<int> spawn_operand(const iteration& it, bool enabled);  // empty when !enabled
 task<void> relock(world* w, int kind, mpsc::sender<tok>* tx);
+task<int> private_holder(world* w, role* r, borrowed* b, std::chrono::microseconds d);
+// In every handler of a big select with k_private: the role's private resources are free (the
+// losing branches queued for them hold nothing, and the holder operand is gone or done).
+void check_private(world* w, role* r);
 constexpr int borrower_value(int recipe) noexcept { return 1000 + recipe; }
 
 // The combinators (big_select.hpp, shapes.cpp).

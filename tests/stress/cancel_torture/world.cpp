@@ -10,7 +10,7 @@ const char* kind_name(unsigned k) {
     static constexpr const char* names[kind_count] = {"send",   "reserve",  "recv",    "urecv",        "oneshot",
                                                       "bcast",  "watch",    "mutex",   "read",         "write",
                                                       "acquire", "acquire2", "notified", "sleep",       "deadline",
-                                                      "io",     "operand",  "spawned", "relock"};
+                                                      "io",     "operand",  "spawned", "private",  "relock"};
     return k < kind_count ? names[k] : "?";
 }
 
@@ -95,6 +95,9 @@ world::world(const config& c) : cfg(c), led(c.roles * c.iterations * 8 + 1000000
         auto [optx, oprx] = mpsc::unbounded_channel<tok>();
         r->optx = std::move(optx);
         r->oprx = std::move(oprx);
+        auto [pc_tx, pc_rx] = mpsc::channel<tok>(1);
+        r->pc_tx = std::move(pc_tx);
+        r->pc_rx = std::move(pc_rx);
         r->brx = btx.subscribe();
         r->wrx = wtx.subscribe();
         roles.push_back(std::move(r));
@@ -200,6 +203,7 @@ std::string world::violations() const {
     };
     add("operand runs after their combinator returned", v_ran_after_return);
     add("combinators that returned while an operand's frame still existed", v_frames_alive);
+    add("handlers that found a resource still held by a losing branch", v_loser_held);
     add("operand touches of a dead borrowed state (canary)", v_canary);
     add("losing spawned operands still running when select returned", v_spawned_running);
     add("mutual exclusion violations", v_exclusion);
