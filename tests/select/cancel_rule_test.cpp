@@ -74,6 +74,7 @@ struct rig {
     corio::sync::mutex<int> m{0};
     corio::sync::rw_lock<int> rw{0};
     corio::sync::semaphore sem{2};
+    corio::sync::semaphore sem1{1};
     corio::sync::notify held;     // the holder has the resource
     corio::sync::notify release;  // the holder may let go
     corio::sync::notify gate;     // what a borrowing operand is parked on; nobody notifies it in time
@@ -245,6 +246,36 @@ corio::task<std::string> semaphore_scenario(rig* r) {
 
 TEST(cancel_rule, a_coroutine_handler_acquires_the_permits_a_losing_acquire_many_branch_was_queued_for) {
     run_both_flavors([](rig* r) { return semaphore_scenario(r); });
+}
+
+corio::task<void> hold_permit_of(rig* r, corio::sync::semaphore* sem) {
+    auto p = co_await sem->acquire();
+    r->held.notify_one();
+    co_await r->release.notified();
+}
+
+corio::task<void> acquire_one_after_release(rig* r, int* got) {
+    r->release.notify_one();
+    auto p = co_await r->sem1.acquire();
+    *got = p.has_value() ? 1 : -1;
+}
+
+corio::task<std::string> single_permit_scenario(rig* r) {
+    corio::spawn(hold_permit_of(r, &r->sem1)).detach();
+    co_await r->held.notified();
+    if (!r->wake.first.try_send(1)) co_return "setup: could not queue the message";
+    int acquire_won = 0, got = 0;
+    co_await corio::select_biased(
+        corio::branch(r->sem1.acquire(), [&](auto) { acquire_won = 1; }),
+        corio::branch(r->wake.second.recv(), [&](std::optional<int>) { return acquire_one_after_release(r, &got); }));
+    if (acquire_won) co_return "the acquire branch won while the holder held the only permit";
+    if (got != 1) co_return "the handler did not get the permit";
+    if (r->sem1.available_permits() != 1) co_return "the permit was not given back";
+    co_return "";
+}
+
+TEST(cancel_rule, a_coroutine_handler_acquires_the_permit_a_losing_acquire_branch_was_queued_for) {
+    run_both_flavors([](rig* r) { return single_permit_scenario(r); });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -156,14 +156,14 @@ config base_config() {
 TEST(cancel_torture, multi_thread_two_workers) {
     config c = base_config();
     c.flavor = corio::runtime_flavor::multi_thread;
-    c.iterations = corio::testing::iterations(5000, 2000);
+    c.iterations = corio::testing::iterations(5000, 3000);
     run_round(c);
 }
 
 TEST(cancel_torture, current_thread) {
     config c = base_config();
     c.flavor = corio::runtime_flavor::current_thread;
-    c.iterations = corio::testing::iterations(2000, 800);
+    c.iterations = corio::testing::iterations(2000, 1200);
     run_round(c);
 }
 
