@@ -24,9 +24,10 @@
 //
 // Paused clock (Tokio's time::pause): now() = base + frozen while paused. When the holder finds
 // every worker parked with no task queued anywhere (scheduler::is_quiescent) and no unpark
-// arrived, it jumps the clock to the
-// next deadline instead of sleeping (auto-advance). While some worker runs, the holder re-checks
-// every millisecond of real time. spawn_blocking work does not hold auto-advance back.
+// arrived, it jumps the clock to the next deadline instead of sleeping (auto-advance). A
+// spawn_blocking job queued or running holds auto-advance back (scheduler::can_auto_advance,
+// Tokio's inhibit_auto_advance): the runtime waits for the job's outcome, not a timer. While some
+// worker runs or a job is outstanding, the holder re-checks every millisecond of real time.
 #pragma once
 
 #include "wheel.hpp"
