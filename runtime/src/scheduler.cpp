@@ -25,7 +25,7 @@ constexpr unsigned max_lifo_polls = 3;
 constexpr unsigned coop_budget = 128;
 // How long the searching worker keeps looking for work before it parks: rounds of
 // search_spin_pauses pauses and one steal attempt, ~8 µs here (a pause is ~27 ns on these EPYC
-// vCPUs, ~40 ns on recent Intel). Parking and being woken costs ~23 µs (LIMITS.md); spinning for
+// vCPUs, ~40 ns on recent Intel). Parking and being woken costs ~23 µs (docs/design/platform.md); spinning for
 // less than that wins whenever work arrives within it and wastes at most the spin otherwise.
 constexpr unsigned search_spin_rounds = 16;
 constexpr unsigned search_spin_pauses = 16;

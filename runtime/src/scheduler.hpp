@@ -4,7 +4,7 @@
 // Where a notified task goes (schedule):
 //   1. Woken or spawned by a task running on one of our workers: that worker's LIFO slot; the
 //      previous occupant moves to the back of the local queue, and only then is a parked worker
-//      notified (a LIFO hand-off stays on this core, LIMITS.md: waking the other core costs ~23 µs).
+//      notified (a LIFO hand-off stays on this core, docs/design/platform.md: waking the other core costs ~23 µs).
 //   2. A yield (or a wake of the running task itself): the back of the local queue.
 //   3. From any other thread, or from a worker that is parked in its driver: the inject queue,
 //      then a parked worker is notified.
@@ -214,7 +214,7 @@ private:
 };
 
 // The worker whose thread is calling, or null. Not inline: clang may cache a thread_local's
-// address across a coroutine suspension (DESIGN-NOTES §7.10).
+// address across a coroutine suspension (docs/design/task-model.md, "thread_local across a suspension").
 worker* current_worker() noexcept;
 
 }  // namespace corio::detail

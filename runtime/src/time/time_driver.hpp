@@ -1,7 +1,7 @@
 // time_driver: the runtime's clock and timer wheel, and the driver decorator that drives them
 // where workers park (Tokio's runtime/time/{mod,handle,source}.rs, for a multi-thread runtime).
 //
-// One wheel per runtime, behind one mutex (DESIGN-NOTES §4: a sharded wheel loses on 2 cores,
+// One wheel per runtime, behind one mutex (docs/design/timer-wheel.md, "One wheel behind one mutex": a sharded wheel loses on 2 cores,
 // tokio#7226). Every worker's parker owns a time_driver wrapping the futex thread_driver.
 //
 // Who sleeps on the next deadline (park protocol, all under mutex_):
