@@ -1,4 +1,4 @@
-// runtime_stress_test: the scheduler's invariants under contention (DESIGN-NOTES §7.3, 12, 13, 16, 17, 20):
+// runtime_stress_test: the scheduler's invariants under contention (docs/design/invariants.md, items 3, 12, 13, 16, 17, 20):
 // every task runs exactly once, a wake storm resumes a task once per readiness and never on two
 // threads, abort/detach racing completion destroys every frame and output exactly once, spawns
 // from outside are never lost while workers park, shutdown cancels tasks mid-flight, and work is
@@ -27,6 +27,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include <utility>
 
 #include "support/stress.hpp"
 
@@ -172,6 +173,12 @@ public:
         }
         return false;
     }
+    // One consumer per source: its registration is the source's only waker.
+    void cancel() noexcept override {
+        corio::waker gone;  // dropped after unlock
+        std::lock_guard lock(s_->mutex);
+        gone = std::move(s_->waker);
+    }
     void await_resume() const noexcept {}
 
 private:
@@ -266,7 +273,7 @@ corio::task<std::uint64_t> yield_then_return([[maybe_unused]] frame_guard g, std
     co_return id * 2 + 1;
 }
 
-// Never completes on its own: only abort() ends it, at its leaf (DESIGN-NOTES §7.11).
+// Never completes on its own: only abort() ends it, at its leaf (docs/design/invariants.md, item 11).
 corio::task<std::uint64_t> parked_until_aborted([[maybe_unused]] frame_guard g, unsigned yields);
 
 struct join_tally {
@@ -563,6 +570,7 @@ public:
         waker_.set(cx.waker());
         return false;
     }
+    void cancel() noexcept override { waker_.reset(); }
     void await_resume() const noexcept {}
 
 private:
@@ -588,15 +596,32 @@ public:
     bool poll(corio::context& cx) noexcept override {
         if (polled_) return true;  // any wake makes it ready
         polled_ = true;
+        registered_as_ = cx.waker().data();
         std::lock_guard lock(r_->mutex);
         r_->wakers.push_back(cx.waker().clone());
         return false;
+    }
+    // Withdraws the clone this operation registered (one operation per task: the task's waker
+    // identifies it).
+    void cancel() noexcept override {
+        if (!std::exchange(polled_, false)) return;
+        std::vector<corio::waker> gone;  // dropped after unlock
+        std::lock_guard lock(r_->mutex);
+        for (auto it = r_->wakers.begin(); it != r_->wakers.end();) {
+            if (it->as_ref().data() == registered_as_) {
+                gone.push_back(std::move(*it));
+                it = r_->wakers.erase(it);
+            } else {
+                ++it;
+            }
+        }
     }
     void await_resume() const noexcept {}
 
 private:
     wake_registry* r_;
     bool polled_ = false;
+    const void* registered_as_ = nullptr;
 };
 
 struct shutdown_state {
