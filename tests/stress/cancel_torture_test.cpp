@@ -10,13 +10,17 @@
 //
 // Environment:
 //   CORIO_TORTURE_SEED=n          the seed of the random choices (printed by every round; the
-//                                 thread interleaving is not reproducible, the choices are)
+//                                 thread interleaving is not reproducible, so a seed repeats the
+//                                 choices, not the run)
 //   CORIO_TORTURE_KINDS=a,b,...   only these operation kinds (plus sleep); `-a,-b` all but these.
 //                                 Names: send reserve recv urecv oneshot bcast watch mutex read
 //                                 write acquire acquire2 notified sleep deadline io operand spawned
 //                                 private (losers of private resources) relock (coroutine handlers)
 //   CORIO_TORTURE_WATCHDOG_S=n    the watchdog's limit (default 60 s, ×5 under TSan, ×3 under ASan)
 //   CORIO_STRESS_SCALE=x          multiplies the iteration counts (support/stress.hpp)
+// With CORIO_TORTURE_KINDS=-operand,-spawned,-private,-relock only the accounting is left (no
+// operand that can outlive its select, no handler that waits for a loser's resource): that much
+// also held before the rule, which is how a failure can be split between the harness and the rule.
 #include "cancel_torture/torture.hpp"
 
 #include <support/stress.hpp>

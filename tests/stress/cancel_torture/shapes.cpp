@@ -128,12 +128,10 @@ task<void> timeout_shape(iteration* it) {
         }
         case 1: {
             // A send that times out hands its value back in the elapsed error.
+            if (!it->send_tx) break;
             tok t(&w.led, w.led.create());
             const std::uint64_t id = t.id();
-            if (!it->send_tx || id == 0) {
-                t.mark_handed_back();
-                break;
-            }
+            if (id == 0) break;
             auto res = co_await corio::timeout(d, it->send_tx->send(std::move(t)));
             b.select_returned = true;
             if (res) {

@@ -12,9 +12,12 @@
 //     receiver never sees a value go back, and a change nobody saw stays unseen;
 //   * socket readers see the writer's byte stream exactly;
 //   * mutual exclusion held, and every lock and permit came back;
+//   * every handler of a select found the resources its losing branches had queued for free
+//     (k_private: an inline operand holds the role's private lock, permit and channel slot while
+//     pinned branches of the same select queue for them);
 //   * no operand ran after its combinator returned (it borrows the iteration's `borrowed` state,
-//     which is freed at the end of the iteration: AddressSanitizer sees any later touch), and a
-//     losing spawned operand had finished when its select returned.
+//     which is freed at the end of the iteration: AddressSanitizer sees any later touch), no
+//     operand frame was left when it returned, and a losing spawned operand had finished.
 #pragma once
 
 #include <corio/channels/broadcast.hpp>
