@@ -24,11 +24,14 @@ std::vector<workload>& registry() {
 
 namespace {
 
-// The order of ../shared/peers (those corio has so far).
+// The order of ../shared/peers (those corio has so far), with corio's own select_tasks and
+// select_tasks_spawned (select_task_workloads.cpp) after select_two.
 const char* const canonical_order[] = {
-    "spawn_many",       "spawn_join",     "yield_many",       "ping_pong",      "chained_spawn",
-    "mpsc_uncontended", "mpsc_contended", "mpsc_unbounded",   "oneshot_rpc",    "broadcast_fanout",
-    "broadcast_lagged", "watch_updates",  "select_two",       "timeout_churn",  "sleep_many",
+    "spawn_many",       "spawn_join",     "yield_many",       "ping_pong",
+    "chained_spawn",    "mpsc_uncontended", "mpsc_contended", "mpsc_unbounded",
+    "oneshot_rpc",      "broadcast_fanout", "broadcast_lagged", "watch_updates",
+    "select_two",       "select_tasks",   "select_tasks_spawned", "timeout_churn",
+    "sleep_many",
 };
 
 constexpr int warmup = 1;
