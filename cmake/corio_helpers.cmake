@@ -27,16 +27,17 @@ function(corio_add_library name)
   endif()
 endfunction()
 
-# corio_add_test(name SOURCES ... LIBS ... LABELS ...): one gtest executable, one ctest entry
-# per test case.
+# corio_add_test(name SOURCES ... LIBS ... LABELS ... [PREFIX p] [TIMEOUT s]): one gtest
+# executable, one ctest entry per test case (named p + suite.case: a prefix tells apart the same
+# test sources built against another library variant).
 function(corio_add_test name)
-  cmake_parse_arguments(arg "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(arg "" "TIMEOUT;PREFIX" "SOURCES;LIBS;LABELS" ${ARGN})
   if(NOT arg_TIMEOUT)
     set(arg_TIMEOUT 120)
   endif()
   add_executable(${name} ${arg_SOURCES})
   target_link_libraries(${name} PRIVATE ${arg_LIBS} GTest::gtest GTest::gtest_main)
   target_compile_options(${name} PRIVATE -Wall -Wextra)
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${arg_PREFIX}"
     PROPERTIES TIMEOUT ${arg_TIMEOUT} LABELS "${arg_LABELS}")
 endfunction()
