@@ -1,4 +1,6 @@
-// select_test: corio::select / select_biased — results and handlers, when_some/when_ok disabling, if_ preconditions, otherwise, biased order, fairness, coroutine and task branches, and cancellation of every branch kind with the loser left intact (nothing consumed, sent, or kept).
+// select_test: corio::select / select_biased — results and handlers, when_some/when_ok disabling, if_
+// preconditions, otherwise, biased order, fairness, coroutine and task branches, select loops.
+// Cancellation of each branch kind is in select_cancel_test.cpp.
 #include <corio/channels/broadcast.hpp>
 #include <corio/channels/mpsc.hpp>
 #include <corio/channels/oneshot.hpp>
@@ -13,6 +15,7 @@
 #include <corio/runtime/yield_now.hpp>
 
 #include <support/pending_forever.hpp>
+#include "select_test_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -31,41 +34,9 @@
 namespace {
 
 using namespace std::chrono_literals;
-
-// A waker that counts wakes, for polling a select by hand (deterministic, no runtime).
-struct counting_waker {
-    std::atomic<int> wakes{0};
-    static const void* clone(const void* d) noexcept { return d; }
-    static void wake(const void* d) noexcept { static_cast<counting_waker*>(const_cast<void*>(d))->wakes++; }
-    static void drop(const void*) noexcept {}
-    static constexpr corio::waker_vtable vtable{&clone, &wake, &wake, &drop};
-    corio::waker_ref ref() noexcept { return {this, &vtable}; }
-};
-struct manual_cx {
-    counting_waker w;
-    corio::context cx{w.ref(), nullptr};
-};
-
-// Polls `op` (pending), runs `between`, polls again (ready), and returns the result. Called in
-// the full-expression that builds `op`, so the temporaries its branches point at are alive.
-template <class Op, class F>
-auto pending_then(Op&& op, F between) {
-    manual_cx m;
-    EXPECT_FALSE(op.poll(m.cx)) << "the select should be pending before `between`";
-    between();
-    EXPECT_TRUE(op.poll(m.cx)) << "the select should be ready after `between`";
-    return op.await_resume();
-}
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
-}
+using corio::testing::eventually;
+using corio::testing::pending_then;
+using corio::testing::send_later;
 
 // ---------------------------------------------------------------------------------------------
 // Results, handlers, filters, preconditions, otherwise
@@ -119,11 +90,6 @@ corio::task<int> when_some_skips_closed(corio::mpsc::receiver<int>* closed_rx, c
     co_await corio::select(corio::branch(closed_rx->recv()).when_some([&](int) { got = -1; }),
                            corio::branch(live_rx->recv()).when_some([&](int v) { got = v; }));
     co_return got;
-}
-
-corio::task<void> send_later(corio::mpsc::sender<int> tx, int v) {
-    co_await corio::sleep(5ms);
-    (void)co_await tx.send(v);
 }
 
 TEST(select, when_some_disables_a_closed_branch_and_keeps_waiting_on_the_rest) {
@@ -286,243 +252,6 @@ TEST(select, fair_by_default_both_busy_branches_win_a_fair_share) {
     EXPECT_GE(wins[0], n / 4);
     EXPECT_GE(wins[1], n / 4);
     EXPECT_EQ(ra.len() + rb.len(), std::size_t(n));  // exactly one message per select
-}
-
-// ---------------------------------------------------------------------------------------------
-// Cancellation of each branch kind: the loser is intact
-
-TEST(select_cancel, losing_recv_consumed_nothing) {
-    auto txrx_pair = corio::mpsc::channel<int>(4);  // no structured binding: clang 14 cannot capture one
-    auto& tx = txrx_pair.first;
-    auto& rx = txrx_pair.second;
-    corio::sync::notify n;
-    auto r = pending_then(corio::select_biased(n.notified(), rx.recv()), [&] {
-        ASSERT_TRUE(tx.try_send(1).has_value());  // both ready now; notified is first
-        n.notify_one();
-    });
-    EXPECT_EQ(r.index(), 0u);
-    auto v = rx.try_recv();
-    ASSERT_TRUE(v.has_value());
-    EXPECT_EQ(*v, 1);
-}
-
-TEST(select_cancel, losing_send_sent_nothing_and_hands_its_value_back) {
-    auto txrx_pair = corio::mpsc::channel<std::string>(1);  // no structured binding: clang 14 cannot capture one
-    auto& tx = txrx_pair.first;
-    auto& rx = txrx_pair.second;
-    ASSERT_TRUE(tx.try_send(std::string("first")).has_value());  // full
-    corio::sync::notify n;
-    std::optional<std::string> back;
-    auto r = pending_then(corio::select_biased(n.notified(), corio::branch(tx.send(std::string("second"))).unsent_into(back)),
-                          [&] {
-                              // Capacity frees up and is assigned to the queued send; notify is first.
-                              ASSERT_TRUE(rx.try_recv().has_value());
-                              n.notify_one();
-                          });
-    EXPECT_EQ(r.index(), 0u);
-    ASSERT_TRUE(back.has_value());
-    EXPECT_EQ(*back, "second");
-    EXPECT_EQ(rx.len(), 0u);       // nothing was sent
-    EXPECT_EQ(tx.capacity(), 1u);  // the capacity assigned to the loser came back
-}
-
-TEST(select_cancel, a_send_disabled_by_its_precondition_also_hands_its_value_back) {
-    auto txrx_pair = corio::mpsc::channel<int>(1);  // no structured binding: clang 14 cannot capture one
-    auto& tx = txrx_pair.first;
-    auto& rx = txrx_pair.second;
-    corio::sync::notify n;
-    std::optional<int> back;
-    n.notify_one();
-    manual_cx m;
-    auto op = [&](auto&& sel) {
-        EXPECT_TRUE(sel.poll(m.cx));
-        return sel.await_resume();
-    }(corio::select(n.notified(), corio::branch(tx.send(5)).unsent_into(back).if_(false)));
-    EXPECT_EQ(op.index(), 0u);
-    ASSERT_TRUE(back.has_value());
-    EXPECT_EQ(*back, 5);
-    EXPECT_EQ(rx.len(), 0u);
-}
-
-TEST(select_cancel, losing_reserve_returned_its_permit) {
-    auto txrx_pair = corio::mpsc::channel<int>(1);  // no structured binding: clang 14 cannot capture one
-    auto& tx = txrx_pair.first;
-    auto& rx = txrx_pair.second;
-    ASSERT_TRUE(tx.try_send(1).has_value());
-    corio::sync::notify n;
-    auto r = pending_then(corio::select_biased(n.notified(), tx.reserve()), [&] {
-        ASSERT_TRUE(rx.try_recv().has_value());  // the slot is assigned to the waiting reserve
-        n.notify_one();
-    });
-    EXPECT_EQ(r.index(), 0u);
-    EXPECT_EQ(tx.capacity(), 1u);
-    EXPECT_TRUE(tx.try_send(2).has_value());
-}
-
-TEST(select_cancel, losing_semaphore_acquire_took_no_permit) {
-    corio::sync::semaphore sem(0);
-    corio::sync::notify n;
-    auto r = pending_then(corio::select_biased(n.notified(), sem.acquire()), [&] {
-        sem.add_permits(1);  // handed to the queued acquire
-        n.notify_one();
-    });
-    EXPECT_EQ(r.index(), 0u);
-    EXPECT_EQ(sem.available_permits(), 1u);
-}
-
-TEST(select_cancel, losing_mutex_lock_passed_the_lock_on) {
-    corio::sync::mutex<int> mx(0);
-    corio::sync::notify n;
-    auto guard = mx.try_lock();
-    ASSERT_TRUE(guard.has_value());
-    auto r = pending_then(corio::select_biased(n.notified(), mx.lock()), [&] {
-        guard.reset();  // the lock is handed to the queued lock()
-        n.notify_one();
-    });
-    EXPECT_EQ(r.index(), 0u);
-    EXPECT_TRUE(mx.try_lock().has_value());
-}
-
-TEST(select_cancel, losing_oneshot_recv_leaves_the_value_receivable) {
-    auto otxorx_pair = corio::oneshot::channel<int>();  // no structured binding: clang 14 cannot capture one
-    auto& otx = otxorx_pair.first;
-    auto& orx = otxorx_pair.second;
-    corio::sync::notify n;
-    auto r = pending_then(corio::select_biased(n.notified(), orx), [&] {
-        ASSERT_TRUE(otx.send(8).has_value());
-        n.notify_one();
-    });
-    EXPECT_EQ(r.index(), 0u);
-    auto v = orx.try_recv();
-    ASSERT_TRUE(v.has_value());
-    EXPECT_EQ(*v, 8);
-}
-
-TEST(select_cancel, losing_broadcast_recv_consumed_nothing) {
-    auto btxbrx_pair = corio::broadcast::channel<int>(4);  // no structured binding: clang 14 cannot capture one
-    auto& btx = btxbrx_pair.first;
-    auto& brx = btxbrx_pair.second;
-    corio::sync::notify n;
-    auto r = pending_then(corio::select_biased(n.notified(), brx.recv()), [&] {
-        ASSERT_TRUE(btx.send(4).has_value());
-        n.notify_one();
-    });
-    EXPECT_EQ(r.index(), 0u);
-    auto v = brx.try_recv();
-    ASSERT_TRUE(v.has_value());
-    EXPECT_EQ(*v, 4);
-}
-
-TEST(select_cancel, losing_watch_changed_marked_nothing_seen) {
-    auto wtxwrx_pair = corio::watch::channel<int>(0);  // no structured binding: clang 14 cannot capture one
-    auto& wtx = wtxwrx_pair.first;
-    auto& wrx = wtxwrx_pair.second;
-    corio::sync::notify n;
-    auto r = pending_then(corio::select_biased(n.notified(), wrx.changed()), [&] {
-        ASSERT_TRUE(wtx.send(1).has_value());
-        n.notify_one();
-    });
-    EXPECT_EQ(r.index(), 0u);
-    auto c = wrx.has_changed();
-    ASSERT_TRUE(c.has_value());
-    EXPECT_TRUE(*c);
-}
-
-TEST(select_cancel, losing_notified_forwards_a_notification_it_was_handed) {
-    auto txrx_pair = corio::mpsc::channel<int>(4);  // no structured binding: clang 14 cannot capture one
-    auto& tx = txrx_pair.first;
-    auto& rx = txrx_pair.second;
-    corio::sync::notify n;
-    auto r = pending_then(corio::select_biased(rx.recv(), n.notified()), [&] {
-        n.notify_one();  // handed to the queued notified()
-        ASSERT_TRUE(tx.try_send(1).has_value());
-    });
-    EXPECT_EQ(r.index(), 0u);
-    manual_cx m;
-    auto again = n.notified();
-    EXPECT_TRUE(again.poll(m.cx));  // the notification was forwarded as the stored permit
-}
-
-TEST(select_cancel, losing_cancelled_leaves_the_token_as_it_was) {
-    corio::sync::cancellation_token tok;
-    corio::sync::notify n;
-    auto r = pending_then(corio::select_biased(n.notified(), tok.cancelled()), [&] {
-        tok.cancel();
-        n.notify_one();
-    });
-    EXPECT_EQ(r.index(), 0u);
-    EXPECT_TRUE(tok.is_cancelled());
-    manual_cx m;
-    auto again = tok.cancelled();
-    EXPECT_TRUE(again.poll(m.cx));
-}
-
-corio::task<int> value_after(int v, std::chrono::milliseconds d) {
-    co_await corio::sleep(d);
-    co_return v;
-}
-
-corio::task<int> join_handle_loses(corio::join_handle<int>* h) {
-    auto r = co_await corio::select(*h, corio::sleep(1ms));
-    co_return static_cast<int>(r.index());
-}
-
-corio::task<int> await_handle(corio::join_handle<int>* h) {
-    auto r = co_await *h;
-    co_return r.value();
-}
-
-TEST(select_cancel, losing_join_handle_can_be_awaited_again) {
-    corio::runtime rt({.worker_threads = 2});
-    auto h = rt.spawn(value_after(6, 30ms));
-    EXPECT_EQ(rt.block_on(join_handle_loses(&h)), 1);
-    EXPECT_EQ(rt.block_on(await_handle(&h)), 6);
-}
-
-corio::task<int> parked_forever(std::atomic<int>* destroyed) {
-    co_await corio::testing::pending_forever(destroyed);
-    co_return 0;
-}
-
-corio::task<int> task_branch_loses(std::atomic<int>* destroyed, corio::mpsc::receiver<int>* rx) {
-    int got = 0;
-    co_await corio::select(corio::branch(parked_forever(destroyed), [&](int) { got = -1; }),
-                           corio::branch(rx->recv(), [&](std::optional<int> v) { got = *v; }));
-    co_return got;
-}
-
-TEST(select_cancel, a_losing_task_branch_is_aborted) {
-    corio::runtime rt({.worker_threads = 2});
-    std::atomic<int> destroyed{0};
-    auto [tx, rx] = corio::mpsc::channel<int>(1);
-    rt.spawn(send_later(tx, 12)).detach();
-    EXPECT_EQ(rt.block_on(task_branch_loses(&destroyed, &rx)), 12);
-    EXPECT_TRUE(eventually([&] { return destroyed.load() == 1; }));
-}
-
-corio::task<int> task_branch_wins() {
-    int got = co_await corio::select(corio::branch(value_after(21, 1ms), [](int v) { return 2 * v; }),
-                                     corio::branch(corio::sleep(10s), [] { return -1; }));
-    co_return got;
-}
-
-TEST(select, a_task_branch_runs_spawned_and_its_value_reaches_the_handler) {
-    corio::runtime rt({.worker_threads = 2});
-    EXPECT_EQ(rt.block_on(task_branch_wins()), 42);
-}
-
-corio::task<int> parked_in_select(std::atomic<int>* destroyed, std::atomic<int>* polled) {
-    co_await corio::select(corio::testing::pending_forever(destroyed, polled), corio::testing::pending_forever(destroyed));
-    co_return 0;
-}
-
-TEST(select_cancel, aborting_a_task_parked_in_select_destroys_every_branch) {
-    corio::runtime rt({.worker_threads = 2});
-    std::atomic<int> destroyed{0}, polled{0};
-    auto h = rt.spawn(parked_in_select(&destroyed, &polled));
-    ASSERT_TRUE(eventually([&] { return polled.load() >= 1; }));
-    h.abort();
-    EXPECT_TRUE(eventually([&] { return destroyed.load() == 2; }));
 }
 
 // ---------------------------------------------------------------------------------------------
