@@ -7,7 +7,8 @@ function(corio_check_headers)
     ${PROJECT_SOURCE_DIR}/include
     ${PROJECT_SOURCE_DIR}/runtime/include
     ${PROJECT_SOURCE_DIR}/channels/include
-    ${PROJECT_SOURCE_DIR}/io/include)
+    ${PROJECT_SOURCE_DIR}/io/include
+    ${PROJECT_SOURCE_DIR}/testing/include)
   set(sources)
   foreach(root IN LISTS roots)
     file(GLOB_RECURSE headers RELATIVE ${root} CONFIGURE_DEPENDS ${root}/*.hpp)
@@ -27,6 +28,6 @@ function(corio_check_headers)
     endforeach()
   endforeach()
   add_library(check_headers OBJECT EXCLUDE_FROM_ALL ${sources})
-  target_link_libraries(check_headers PRIVATE corio::corio)
+  target_link_libraries(check_headers PRIVATE corio::corio corio::testing)
   target_compile_options(check_headers PRIVATE -Wall -Wextra)
 endfunction()

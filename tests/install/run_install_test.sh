@@ -38,3 +38,4 @@ cmake --build "$work/build" -j2
 
 echo "== run consumer"
 "$work/build/corio_consumer"
+"$work/build/corio_consumer_test"
