@@ -33,16 +33,6 @@
 namespace corio::testing {
 
 
-// Kept until the process exits: were a registration left behind by a bug, its late wake must
-// not touch freed memory (the assertions report the bug instead). The pool stays reachable, so
-// LeakSanitizer does not count it; a deque keeps the handed-out references stable.
-inline counting_waker& new_waker() {
-    static std::mutex mu;
-    static auto* pool = new std::deque<counting_waker>();
-    std::lock_guard lock(mu);
-    return pool->emplace_back();
-}
-
 // Runs `t` on a current_thread runtime (the test's thread alone drives the reactor).
 inline void on_current_thread(corio::task<void> t) {
     corio::runtime rt({.flavor = corio::runtime_flavor::current_thread});

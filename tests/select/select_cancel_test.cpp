@@ -82,7 +82,7 @@ TEST(select_cancel, a_send_disabled_by_its_precondition_also_hands_its_value_bac
     corio::sync::notify n;
     std::optional<int> back;
     n.notify_one();
-    corio::testing::counting_waker w;
+    corio::testing::counting_waker& w = corio::testing::new_waker();
     auto op = [&](auto&& sel) {
         EXPECT_TRUE(corio::testing::poll_once(sel, w));
         return sel.await_resume();
@@ -187,7 +187,7 @@ TEST(select_cancel, losing_notified_forwards_a_notification_it_was_handed) {
         ASSERT_TRUE(tx.try_send(1).has_value());
     });
     EXPECT_EQ(r.index(), 0u);
-    corio::testing::counting_waker w;
+    corio::testing::counting_waker& w = corio::testing::new_waker();
     auto again = n.notified();
     EXPECT_TRUE(corio::testing::poll_once(again, w));  // the notification was forwarded as the stored permit
 }
@@ -201,7 +201,7 @@ TEST(select_cancel, losing_cancelled_leaves_the_token_as_it_was) {
     });
     EXPECT_EQ(r.index(), 0u);
     EXPECT_TRUE(tok.is_cancelled());
-    corio::testing::counting_waker w;
+    corio::testing::counting_waker& w = corio::testing::new_waker();
     auto again = tok.cancelled();
     EXPECT_TRUE(corio::testing::poll_once(again, w));
 }

@@ -20,7 +20,7 @@ namespace corio::testing {
 // the full-expression that builds `op`, so the temporaries its branches point at are alive.
 template <class Op, class F>
 auto pending_then(Op&& op, F between) {
-    counting_waker w;
+    counting_waker& w = new_waker();  // a losing oneshot receive may keep its clone (manual_poll.hpp)
     EXPECT_FALSE(poll_once(op, w)) << "the select should be pending before `between`";
     between();
     EXPECT_TRUE(poll_once(op, w)) << "the select should be ready after `between`";

@@ -12,6 +12,8 @@
 #include <corio/runtime/waker.hpp>
 
 #include <atomic>
+#include <deque>
+#include <mutex>
 
 namespace corio::testing {
 
@@ -45,6 +47,18 @@ inline const waker_vtable counting_waker::vtable_ = {
     [](const void* p) noexcept { of(p)->wakes_.fetch_add(1, std::memory_order_acq_rel); },
     [](const void* p) noexcept { of(p)->clones_.fetch_sub(1, std::memory_order_acq_rel); },
 };
+
+/// A counting_waker kept until the process exits, for a test whose leaf may keep a clone past the
+/// test's own scope (a oneshot keeps the receiver's clone once the value was sent: the wake is
+/// spent, and the clone goes with the channel), or whose bug would: a late drop or wake then
+/// touches live memory and the assertions report the bug instead. The pool stays reachable, so
+/// LeakSanitizer does not count it; a deque keeps handed-out references stable.
+inline counting_waker& new_waker() {
+    static std::mutex mu;
+    static auto* pool = new std::deque<counting_waker>();
+    std::lock_guard lock(mu);
+    return pool->emplace_back();
+}
 
 /// One poll of `l` with `w`'s waker, as a worker would poll it (unlimited budget).
 template <class L>
