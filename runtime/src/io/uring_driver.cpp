@@ -34,7 +34,7 @@ int uring_driver::probe() noexcept {
     return ext_arg ? 0 : ENOSYS;
 }
 
-uring_driver::uring_driver(const void* worker_key, bool current_thread, std::shared_ptr<void>& group)
+uring_driver::uring_driver(bool current_thread, std::shared_ptr<void>& group)
     : reactor(backend_kind::io_uring) {
     if (net() == net_model::readiness) {
         set_ = readiness_set::of_group(group);
@@ -50,11 +50,9 @@ uring_driver::uring_driver(const void* worker_key, bool current_thread, std::sha
         ::io_uring_queue_exit(&ring_);
         throw;
     }
-    register_for(worker_key);
 }
 
 uring_driver::~uring_driver() {
-    unregister();
     shutdown();
     ::io_uring_queue_exit(&ring_);
     ::close(eventfd_);

@@ -29,7 +29,7 @@
 #include "reactor.hpp"
 #include "uring_driver.hpp"
 
-#include <corio/io/detail/io_source.hpp>
+#include <corio/runtime/detail/io_source.hpp>
 
 #include <poll.h>
 #include <sys/socket.h>

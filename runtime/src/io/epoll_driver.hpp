@@ -146,7 +146,7 @@ private:
 class epoll_driver final : public reactor {
 public:
     // `group`: the runtime's slot for its readiness_set, created by the first worker's driver.
-    epoll_driver(const void* worker_key, std::shared_ptr<void>& group);
+    explicit epoll_driver(std::shared_ptr<void>& group);
     ~epoll_driver() override;
 
     void park(std::optional<std::chrono::nanoseconds> timeout) override;

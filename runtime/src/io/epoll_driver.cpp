@@ -196,15 +196,13 @@ std::shared_ptr<readiness_set> readiness_set::of_group(std::shared_ptr<void>& gr
 
 // --- epoll_driver -------------------------------------------------------------------------------
 
-epoll_driver::epoll_driver(const void* worker_key, std::shared_ptr<void>& group) : reactor(backend_kind::epoll) {
+epoll_driver::epoll_driver(std::shared_ptr<void>& group) : reactor(backend_kind::epoll) {
     set_ = readiness_set::of_group(group);
     readiness_ = set_.get();
     eventfd_ = make_eventfd();
-    register_for(worker_key);
 }
 
 epoll_driver::~epoll_driver() {
-    unregister();
     ::close(eventfd_);
 }
 

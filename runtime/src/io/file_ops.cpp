@@ -1,9 +1,9 @@
-// The io_uring half of corio::fs (corio/io/detail/file_io.hpp): one SQE per file operation, its
+// The io_uring half of corio::fs (corio/runtime/detail/file_io.hpp): one SQE per file operation, its
 // buffers owned by the uring_op cell until the CQE.
 #include "reactor.hpp"
 #include "uring_driver.hpp"
 
-#include <corio/io/detail/file_io.hpp>
+#include <corio/runtime/detail/file_io.hpp>
 
 #include <fcntl.h>
 

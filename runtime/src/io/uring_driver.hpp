@@ -52,7 +52,7 @@ class uring_driver final : public reactor {
 public:
     // `group`: the runtime's slot for its readiness_set (sockets wait there unless
     // CORIO_IO_NET=ring), created by the first driver that needs it.
-    uring_driver(const void* worker_key, bool current_thread, std::shared_ptr<void>& group);
+    uring_driver(bool current_thread, std::shared_ptr<void>& group);
     ~uring_driver() override;
 
     // 0 if a ring can be set up here, else the errno.
