@@ -6,7 +6,7 @@
 //     polls them (no lock: only that worker's thread touches its submission queue); completions
 //     wake the task through its waker wherever it runs now. Sockets, by default, wait in the
 //     runtime's shared readiness set instead (net_model below).
-//   - epoll_driver: one epoll set per runtime, shared (epoll_driver.hpp): a descriptor is
+//   - epoll_driver: the runtime's shared readiness set alone (readiness_set.hpp): a descriptor is
 //     registered (edge-triggered) once, and whichever worker parks holding the set, or polls it
 //     between tasks, dispatches its readiness.
 // The backend is chosen once per process (backend()): CORIO_IO_BACKEND=epoll|io_uring forces
@@ -26,6 +26,7 @@ enum class backend_kind { io_uring, epoll };
 backend_kind backend() noexcept;
 
 class readiness_set;
+class uring_driver;
 
 // How sockets wait under io_uring (CORIO_IO_NET=readiness|ring, decided once per process):
 // `readiness` (the default) registers them in the runtime's shared epoll set, which a parked
@@ -43,9 +44,12 @@ public:
     backend_kind kind() const noexcept { return kind_; }
     // The shared readiness set sockets wait in, or null (io_uring with CORIO_IO_NET=ring).
     readiness_set* readiness() const noexcept { return readiness_; }
+    // This reactor's ring (the io_uring backend), or null (epoll).
+    uring_driver* ring() const noexcept { return uring_; }
 
 protected:
     readiness_set* readiness_ = nullptr;  // set once by the derived constructor
+    uring_driver* uring_ = nullptr;       // set once by uring_driver's constructor
 
 private:
     const backend_kind kind_;

@@ -32,9 +32,10 @@
 //   leaked, never freed: the kernel might still write into their buffers.
 #pragma once
 
-#include "epoll_driver.hpp"
 #include "reactor.hpp"
+#include "readiness_set.hpp"
 #include "uring_op.hpp"
+#include "wake_fd.hpp"
 
 #include <liburing.h>
 
@@ -90,8 +91,8 @@ private:
     // ASYNC_CANCEL (matched by user_data) would cancel the new op instead.
     static constexpr std::uint64_t tag_cancel_bit = 1;
 
+    wake_fd own_wake_;            // unpark() signals it unless we wait in the set
     ::io_uring ring_{};
-    int eventfd_ = -1;            // non-blocking; unpark() writes it unless we wait in the set
     bool eventfd_armed_ = false;  // a POLL_ADD on it is in the ring (driving thread only)
     bool closing_ = false;
     // Sockets' readiness (net_model::readiness; null under ring): the runtime's shared set.
