@@ -11,7 +11,7 @@
 //   set's holder-wake eventfd: set_wake). Before it waits in its ring, the worker arms a one-shot
 //   POLL_ADD on its eventfd there (if not still armed): a write completes the poll and ends the
 //   wait; the counter is drained after. The counter stays set while no poll is armed, and the
-//   poll is level-triggered, so a wake is never lost (docs/io.md: why not IORING_OP_MSG_RING).
+//   poll is level-triggered, so a wake is never lost (docs/design/io.md: why not IORING_OP_MSG_RING).
 //   Armed only for ring waits, so a socket-only worker, which never waits in its ring, pays no
 //   io_uring round trip per unpark.
 // Cancel from another thread (an awaiter destroyed on another worker): the request goes to a
