@@ -14,7 +14,7 @@
 
 #include "futex.hpp"
 
-#include <corio/runtime/detail/driver.hpp>
+#include "driver.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -1,5 +1,7 @@
 #include "scheduler.hpp"
 
+#include "io/reactor.hpp"
+
 #include <corio/runtime/spawn_blocking.hpp>
 
 #include <fmt/format.h>
@@ -10,9 +12,6 @@
 #include <stdexcept>
 
 namespace corio::detail {
-
-// The io reactor (io_uring, or epoll) is each worker's inner driver: io/src/reactor/reactor.hpp.
-std::unique_ptr<driver> make_io_driver(const void* worker_key, bool current_thread, std::shared_ptr<void>& group);
 
 namespace {
 
@@ -45,8 +44,12 @@ private:
 
 // --- worker -------------------------------------------------------------------------------
 
-worker::worker(scheduler& s, std::size_t index)
-    : sched_(s), index_(index), parker_(std::make_unique<time_driver>(s.time_, make_io_driver(this, s.current_thread_, s.io_group_))),
+worker::worker(scheduler& s, std::size_t index) : worker(s, index, io::make_reactor(s.current_thread_, s.io_group_)) {}
+
+// The reactor is the inner driver of the worker's parker, which owns it; reactor_ is read before
+// the move (it is declared, so initialized, before parker_).
+worker::worker(scheduler& s, std::size_t index, std::unique_ptr<io::reactor> r)
+    : sched_(s), index_(index), reactor_(r.get()), parker_(std::make_unique<time_driver>(s.time_, std::move(r))),
       rng_(static_cast<std::uint32_t>(0x9E3779B9u * (index + 1))) {}
 
 std::uint32_t worker::next_random() noexcept {

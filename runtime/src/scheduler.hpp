@@ -53,6 +53,10 @@
 
 namespace corio::detail {
 
+namespace io {
+class reactor;  // io/reactor.hpp
+}  // namespace io
+
 class scheduler;
 
 // The waker of a plain thread blocked in block_on or a blocking_ call. Refcounted: a leaf may keep
@@ -91,6 +95,10 @@ class worker {
 public:
     worker(scheduler& s, std::size_t index);
 
+    // This worker's io reactor (the inner driver it parks in); io operations polled on this
+    // worker's thread use it (io::current_reactor).
+    io::reactor& reactor() const noexcept { return *reactor_; }
+
     void run();                                      // a multi_thread worker thread's body
     void run_until(const std::atomic<std::uint32_t>& stop);  // current_thread: block_on drives
     void schedule_local(task_header* t, bool is_yield) noexcept;
@@ -101,6 +109,7 @@ public:
     const std::size_t index_;
     local_queue run_queue_;
     local_owned owned_;  // tasks spawned on this worker (local_owned.hpp)
+    io::reactor* const reactor_;  // owned by parker_ (its time_driver's inner driver)
     parker parker_;
     // Owned by this worker's thread:
     task_header* lifo_slot_ = nullptr;
@@ -119,6 +128,7 @@ public:
     task_header* deferred_tail_ = nullptr;
 
 private:
+    worker(scheduler& s, std::size_t index, std::unique_ptr<io::reactor> r);
     bool flush_deferred() noexcept;  // moves deferred tasks to the back of the run queue
     bool tick_once(const std::atomic<std::uint32_t>* stop);
     task_header* next_task() noexcept;

@@ -1,5 +1,5 @@
 // corio::fs::file: each operation is a file_operation leaf; io_uring submits one SQE through the
-// reactor seam (corio/io/detail/file_io.hpp), epoll runs the system call on the blocking pool.
+// reactor seam (corio/runtime/detail/file_io.hpp), epoll runs the system call on the blocking pool.
 #include <corio/fs/file.hpp>
 #include <corio/runtime/runtime.hpp>
 #include <corio/runtime/spawn_blocking.hpp>

@@ -1,7 +1,7 @@
 // socket_util.hpp — small pieces shared by the socket types (tcp, unix) in io/src/net.
 #pragma once
 
-#include <corio/io/detail/io_source.hpp>
+#include <corio/runtime/detail/io_source.hpp>
 #include <corio/runtime/time.hpp>
 #include <corio/runtime/waker.hpp>
 

@@ -1,5 +1,5 @@
 // tcp_stream, tcp_listener and their awaiters: socket set-up is plain system calls; every wait
-// goes through the reactor seam (corio/io/detail/io_source.hpp).
+// goes through the reactor seam (corio/runtime/detail/io_source.hpp).
 #include "socket_util.hpp"
 
 #include <corio/net/tcp_listener.hpp>

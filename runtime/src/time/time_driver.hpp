@@ -30,9 +30,9 @@
 // worker runs or a job is outstanding, the holder re-checks every millisecond of real time.
 #pragma once
 
+#include "../driver.hpp"
 #include "wheel.hpp"
 
-#include <corio/runtime/detail/driver.hpp>
 #include <corio/runtime/detail/timer_entry.hpp>
 #include <corio/runtime/time.hpp>
 

@@ -29,7 +29,7 @@
 // Lifetime: a file may be dropped with operations in flight (they keep the descriptor open).
 #pragma once
 
-#include <corio/io/detail/file_io.hpp>
+#include <corio/runtime/detail/file_io.hpp>
 #include <corio/io/owned_fd.hpp>
 #include <corio/io/stream_ops.hpp>  // io_result
 #include <corio/result.hpp>

@@ -35,7 +35,7 @@
 //   runs wherever the scheduler puts it.
 #pragma once
 
-#include <corio/io/detail/io_source.hpp>
+#include <corio/runtime/detail/io_source.hpp>
 #include <corio/io/error.hpp>
 #include <corio/result.hpp>
 #include <corio/runtime/leaf.hpp>

@@ -18,7 +18,7 @@
 // Lifetime: must not outlive the runtime its accepts ran on.
 #pragma once
 
-#include <corio/io/detail/io_source.hpp>
+#include <corio/runtime/detail/io_source.hpp>
 #include <corio/net/socket_addr.hpp>
 #include <corio/net/tcp_stream.hpp>
 #include <corio/result.hpp>

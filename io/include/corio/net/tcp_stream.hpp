@@ -20,7 +20,7 @@
 //   stream: keep it alive while one is pending.
 #pragma once
 
-#include <corio/io/detail/io_source.hpp>
+#include <corio/runtime/detail/io_source.hpp>
 #include <corio/io/stream_ops.hpp>
 #include <corio/net/socket_addr.hpp>
 #include <corio/result.hpp>

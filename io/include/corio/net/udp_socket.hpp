@@ -16,7 +16,7 @@
 // Lifetime: must not outlive the runtime its operations ran on.
 #pragma once
 
-#include <corio/io/detail/io_source.hpp>
+#include <corio/runtime/detail/io_source.hpp>
 #include <corio/io/stream_ops.hpp>
 #include <corio/net/socket_addr.hpp>
 #include <corio/result.hpp>

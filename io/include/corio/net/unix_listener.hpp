@@ -17,7 +17,7 @@
 //   is pending). Lifetime: must not outlive the runtime its accepts ran on.
 #pragma once
 
-#include <corio/io/detail/io_source.hpp>
+#include <corio/runtime/detail/io_source.hpp>
 #include <corio/net/unix_stream.hpp>
 #include <corio/result.hpp>
 #include <corio/runtime/leaf.hpp>

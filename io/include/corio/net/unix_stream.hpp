@@ -14,7 +14,7 @@
 // Lifetime: must not outlive the runtime its operations ran on.
 #pragma once
 
-#include <corio/io/detail/io_source.hpp>
+#include <corio/runtime/detail/io_source.hpp>
 #include <corio/io/stream_ops.hpp>
 #include <corio/net/tcp_stream.hpp>  // stream_base, write_base, shutdown_how
 #include <corio/result.hpp>

@@ -1,51 +1,47 @@
-// epoll_driver: the readiness fallback (mio / Tokio's model): one epoll set per runtime, shared
-// by its workers, so that whichever worker is free handles readiness.
+// readiness_set: the runtime's shared epoll set, where sockets wait for readiness (mio / Tokio's
+// model) under both backends: the epoll driver always, the io_uring driver unless
+// CORIO_IO_NET=ring (reactor.hpp, net_model).
 //
 // Why shared: with a set per worker (the first design), a descriptor's readiness was dispatched
 // only by the worker whose set held it. On a loaded machine the kernel preempts workers, and a
 // preempted worker held its connections' readiness for a whole CFS slice (3-4 ms) while the
 // other worker idled: `http_hello` p99 ~4 ms against Tokio's ~1 ms (docs/performance.md).
 //
-// Holder:   readiness_set is one epoll instance per runtime holding every registered
-//           descriptor (edge-triggered, read and write at once) and a holder-wake eventfd. A
-//           parking worker that gets the set's lock (try_lock; Tokio's driver TryLock) waits in
-//           it and dispatches what is ready; the others wait on their own eventfd. A busy
-//           worker's maintenance poll (park(0)) dispatches too, if it gets the lock. While a
-//           worker runs, nobody may be in the set: its events wait for the next park or
-//           maintenance poll (as in Tokio), never for one particular worker.
+// Holder:   one epoll instance per runtime holding every registered descriptor (edge-triggered,
+//           read and write at once) and a holder-wake eventfd. A parking worker that gets the
+//           set's lock (try_lock; Tokio's driver TryLock) waits in it and dispatches what is
+//           ready; the others wait on their own eventfd. A busy worker's maintenance poll
+//           (park(0)) dispatches too, if it gets the lock. While a worker runs, nobody may be in
+//           the set: its events wait for the next park or maintenance poll (as in Tokio), never
+//           for one particular worker. The io_uring driver may also take the holder role without
+//           waiting in the set (try_hold): it waits in its ring, watching fd() from there.
 // Unpark:   set_wake (below): the set's holder-wake eventfd if the worker waits in the set, else
 //           its own eventfd.
-// Operations: try the system call non-blocking; on EAGAIN register the waker, then try once more
-//   (a readiness edge between the two is either seen by the retry or wakes the new waker). No
-//   kernel operation is ever in flight, so cancellation is free and never loses bytes.
+// Operations (readiness_source.cpp): try the system call non-blocking; on EAGAIN register the
+//   waker, then try once more (a readiness edge between the two is either seen by the retry or
+//   wakes the new waker). No kernel operation is ever in flight, so cancellation is free and
+//   never loses bytes.
 // Deregistration: EPOLL_CTL_DEL from any thread, then the scheduled_io goes to the release list
 //   and is freed under the set's lock: an event array returned before the DEL may point at it
 //   until it is dispatched, and arrays are only fetched and dispatched under that lock.
 #pragma once
 
+#include "wake_fd.hpp"
+
 #include <corio/runtime/detail/atomic_waker.hpp>
-#include "reactor.hpp"
 
 #include <time.h>
 
 #include <atomic>
-#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <vector>
 
 namespace corio::detail::io {
 
 class readiness_set;
-
-// The wake eventfds (non-blocking, EFD_CLOEXEC), shared by both drivers.
-int make_eventfd();                                // throws std::system_error
-void write_eventfd(int fd) noexcept;               // an unpark
-void drain_eventfd(int fd) noexcept;               // one non-blocking read takes the counter
-// Sleeps until fd is readable or `timeout` (nullopt: forever) passes, then drains it.
-void wait_eventfd(int fd, std::optional<std::chrono::nanoseconds> timeout) noexcept;
-::timespec to_timespec(std::chrono::nanoseconds d) noexcept;  // negative: zero
 
 // How an unpark reaches a worker that may be waiting in the shared set: one per worker, used by
 // both drivers.
@@ -90,7 +86,6 @@ struct scheduled_io {
     std::atomic<bool> published_{false};
 };
 
-// The runtime's shared epoll set (see the header comment).
 class readiness_set {
 public:
     readiness_set();
@@ -116,22 +111,23 @@ public:
     // (nullptr: forever; zero: just poll; zero anyway if `wake` has a token), dispatches, lets
     // go. False, at once, if another thread holds it.
     bool try_park(set_wake& wake, const ::timespec* timeout) noexcept;
+    // The holder role without a wait in the set (the io_uring driver, while it waits in its ring
+    // with a poll on fd() there): the returned lock owns the set if it was free. Give it back with
+    // release_hold, which dispatches again if a harvest() came in meanwhile (as try_park does).
+    std::unique_lock<std::mutex> try_hold() noexcept { return std::unique_lock(mutex_, std::try_to_lock); }
+    void release_hold(std::unique_lock<std::mutex>& hold) noexcept { unlock_and_redispatch(hold); }
     int fd() const noexcept { return epfd_; }
 
 private:
-    friend class uring_driver;  // holds mutex_ while it waits in its ring instead (uring_driver.cpp)
-    friend struct set_wake;
-    // try_park with mutex_ already held through `lock` (released on return).
-    void park_locked(std::unique_lock<std::mutex>& lock, set_wake& wake, const ::timespec* timeout) noexcept;
+    friend struct set_wake;  // notify() wakes the holder
     // The holder's unlock: dispatches again (polling) while a harvest() asked for it meanwhile.
     void unlock_and_redispatch(std::unique_lock<std::mutex>& lock) noexcept;
     // Caller holds mutex_: waits up to `timeout` (nullptr: forever) and dispatches.
     void wait_and_dispatch(const ::timespec* timeout) noexcept;
     void free_released_locked() noexcept;
-    void wake_holder() noexcept;
 
+    wake_fd holder_wake_;       // in the set, level-triggered; signalled to wake the holder
     int epfd_ = -1;
-    int wake_fd_ = -1;          // the holder-wake eventfd (in the set, level-triggered)
     std::mutex mutex_;          // held by the worker waiting in / dispatching the set
     std::mutex release_mutex_;
     std::vector<scheduled_io*> released_;      // guarded by release_mutex_
@@ -141,25 +137,6 @@ private:
     // before each epoll_wait and re-read (seq_cst) after unlocking: either the holder sees it
     // and dispatches again, or the harvester's try_lock comes after the unlock and succeeds.
     std::atomic<bool> pending_{false};
-};
-
-class epoll_driver final : public reactor {
-public:
-    // `group`: the runtime's slot for its readiness_set, created by the first worker's driver.
-    epoll_driver(const void* worker_key, std::shared_ptr<void>& group);
-    ~epoll_driver() override;
-
-    void park(std::optional<std::chrono::nanoseconds> timeout) override;
-    void unpark() noexcept override;
-    // Descriptors registered in the runtime (an idle connection still waits for the kernel).
-    bool io_pending() const noexcept override { return set_->has_registrations(); }
-
-    readiness_set& set() noexcept { return *set_; }
-
-private:
-    std::shared_ptr<readiness_set> set_;
-    int eventfd_ = -1;  // this worker's wake when it does not hold the set
-    set_wake wake_;
 };
 
 }  // namespace corio::detail::io

@@ -1,9 +1,9 @@
-// The io_uring half of corio::fs (corio/io/detail/file_io.hpp): one SQE per file operation, its
+// The io_uring half of corio::fs (corio/runtime/detail/file_io.hpp): one SQE per file operation, its
 // buffers owned by the uring_op cell until the CQE.
 #include "reactor.hpp"
 #include "uring_driver.hpp"
 
-#include <corio/io/detail/file_io.hpp>
+#include <corio/runtime/detail/file_io.hpp>
 
 #include <fcntl.h>
 
@@ -16,16 +16,16 @@ namespace corio::detail::io {
 
 bool file_ring_available() noexcept {
     reactor* r = current_reactor();
-    return r && r->kind() == backend_kind::io_uring;
+    return r && r->ring();
 }
 
 uring_op* file_submit(const file_request& req, context& cx, int& err) noexcept {
     reactor* r = current_reactor();
-    if (!r || r->kind() != backend_kind::io_uring) {
+    uring_driver* ring = r ? r->ring() : nullptr;
+    if (!ring) {
         err = -1;
         return nullptr;
     }
-    auto* ring = static_cast<uring_driver*>(r);
     auto* op = new (std::nothrow) uring_op(req.op == file_opcode::openat ? uring_op::kind::openat : uring_op::kind::file);
     if (!op) {
         err = ENOMEM;

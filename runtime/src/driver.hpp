@@ -1,4 +1,4 @@
-// corio/runtime/detail/driver.hpp — what a parked worker blocks in.
+// driver: what a parked worker blocks in.
 //
 // A worker with nothing to run parks in its driver. The default driver blocks on a futex; the
 // timer wheel and the io reactor (io_uring / epoll) are drivers too, so that an idle worker

@@ -1,4 +1,4 @@
-// corio/io/detail/file_io.hpp — the reactor seam for file operations (not a public API).
+// corio/runtime/detail/file_io.hpp — the reactor seam for file operations (not a public API).
 //
 // On io_uring, a file operation is one SQE (IORING_OP_READ / WRITE / FSYNC / OPENAT) whose cell
 // (a uring_op) owns everything the kernel touches: the data buffer (reads land in it and are
@@ -11,7 +11,7 @@
 // pool instead (file_ring_available() is false there).
 #pragma once
 
-#include <corio/io/detail/io_source.hpp>
+#include <corio/runtime/detail/io_source.hpp>
 #include <corio/runtime/waker.hpp>
 
 #include <cstddef>

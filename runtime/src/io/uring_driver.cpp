@@ -34,8 +34,9 @@ int uring_driver::probe() noexcept {
     return ext_arg ? 0 : ENOSYS;
 }
 
-uring_driver::uring_driver(const void* worker_key, bool current_thread, std::shared_ptr<void>& group)
+uring_driver::uring_driver(bool current_thread, std::shared_ptr<void>& group)
     : reactor(backend_kind::io_uring) {
+    uring_ = this;
     if (net() == net_model::readiness) {
         set_ = readiness_set::of_group(group);
         readiness_ = set_.get();
@@ -44,20 +45,11 @@ uring_driver::uring_driver(const void* worker_key, bool current_thread, std::sha
     if (!current_thread) r = setup_ring(ring_, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
     if (r == -EINVAL) r = setup_ring(ring_, 0);
     if (r < 0) throw std::system_error(-r, std::system_category(), "creating io_uring");
-    try {
-        eventfd_ = make_eventfd();
-    } catch (...) {
-        ::io_uring_queue_exit(&ring_);
-        throw;
-    }
-    register_for(worker_key);
 }
 
 uring_driver::~uring_driver() {
-    unregister();
     shutdown();
     ::io_uring_queue_exit(&ring_);
-    ::close(eventfd_);
 }
 
 void uring_driver::shutdown() noexcept {
@@ -151,7 +143,7 @@ void uring_driver::arm_eventfd() noexcept {
     ::io_uring_sqe* sqe = get_sqe();
     if (!sqe) return;
     // Level-triggered: a counter already set completes it at once.
-    ::io_uring_prep_poll_add(sqe, eventfd_, POLLIN);
+    ::io_uring_prep_poll_add(sqe, own_wake_.fd(), POLLIN);
     ::io_uring_sqe_set_data64(sqe, tag_eventfd);
     eventfd_armed_ = true;
 }
@@ -213,7 +205,7 @@ void uring_driver::reap() noexcept {
         }
         break;
     }
-    if (std::exchange(eventfd_fired_, false)) drain_eventfd(eventfd_);
+    if (std::exchange(eventfd_fired_, false)) own_wake_.drain();
 }
 
 void uring_driver::wait_in_ring(std::optional<std::chrono::nanoseconds> timeout) noexcept {
@@ -247,7 +239,7 @@ void uring_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
         // One wait and one wake per readiness batch, no ring round trip.
         ::timespec ts{};
         if (timeout) ts = to_timespec(*timeout);
-        if (!set_->try_park(wake_, timeout ? &ts : nullptr)) wait_eventfd(eventfd_, timeout);
+        if (!set_->try_park(wake_, timeout ? &ts : nullptr)) own_wake_.wait(timeout);
         wake_.token_.store(0, std::memory_order_relaxed);
         reap();  // a poll armed by an earlier ring wait may have completed
         if (std::exchange(readiness_fired_, false)) set_->harvest();
@@ -257,17 +249,17 @@ void uring_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
     // must be waited for in the ring: their completions are this thread's task work. If we take
     // the set, watch it from the ring with a one-shot poll, so its readiness is not left waiting
     // while we sleep.
-    std::unique_lock<std::mutex> lock;
+    std::unique_lock<std::mutex> hold;
     if (set_) {
-        lock = std::unique_lock(set_->mutex_, std::try_to_lock);
-        if (lock.owns_lock()) arm_readiness();
+        hold = set_->try_hold();
+        if (hold.owns_lock()) arm_readiness();
     }
     arm_eventfd();
     wait_in_ring(timeout);
     wake_.token_.store(0, std::memory_order_relaxed);
     reap();
     if (!set_) return;
-    if (lock.owns_lock()) set_->unlock_and_redispatch(lock);
+    if (hold.owns_lock()) set_->release_hold(hold);
     // Our poll fired (armed now, or while we held the set before): dispatch, or leave it pending
     // for whoever holds the set meanwhile.
     if (std::exchange(readiness_fired_, false)) set_->harvest();
@@ -275,7 +267,7 @@ void uring_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
 
 void uring_driver::unpark() noexcept {
     if (set_ && wake_.notify(*set_)) return;
-    write_eventfd(eventfd_);
+    own_wake_.signal();
 }
 
 }  // namespace corio::detail::io

@@ -11,7 +11,7 @@
 //   set's holder-wake eventfd: set_wake). Before it waits in its ring, the worker arms a one-shot
 //   POLL_ADD on its eventfd there (if not still armed): a write completes the poll and ends the
 //   wait; the counter is drained after. The counter stays set while no poll is armed, and the
-//   poll is level-triggered, so a wake is never lost (docs/io.md: why not IORING_OP_MSG_RING).
+//   poll is level-triggered, so a wake is never lost (docs/design/io.md: why not IORING_OP_MSG_RING).
 //   Armed only for ring waits, so a socket-only worker, which never waits in its ring, pays no
 //   io_uring round trip per unpark.
 // Cancel from another thread (an awaiter destroyed on another worker): the request goes to a
@@ -32,9 +32,10 @@
 //   leaked, never freed: the kernel might still write into their buffers.
 #pragma once
 
-#include "epoll_driver.hpp"
 #include "reactor.hpp"
+#include "readiness_set.hpp"
 #include "uring_op.hpp"
+#include "wake_fd.hpp"
 
 #include <liburing.h>
 
@@ -52,7 +53,7 @@ class uring_driver final : public reactor {
 public:
     // `group`: the runtime's slot for its readiness_set (sockets wait there unless
     // CORIO_IO_NET=ring), created by the first driver that needs it.
-    uring_driver(const void* worker_key, bool current_thread, std::shared_ptr<void>& group);
+    uring_driver(bool current_thread, std::shared_ptr<void>& group);
     ~uring_driver() override;
 
     // 0 if a ring can be set up here, else the errno.
@@ -90,8 +91,8 @@ private:
     // ASYNC_CANCEL (matched by user_data) would cancel the new op instead.
     static constexpr std::uint64_t tag_cancel_bit = 1;
 
+    wake_fd own_wake_;            // unpark() signals it unless we wait in the set
     ::io_uring ring_{};
-    int eventfd_ = -1;            // non-blocking; unpark() writes it unless we wait in the set
     bool eventfd_armed_ = false;  // a POLL_ADD on it is in the ring (driving thread only)
     bool closing_ = false;
     // Sockets' readiness (net_model::readiness; null under ring): the runtime's shared set.

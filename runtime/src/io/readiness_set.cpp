@@ -1,8 +1,6 @@
-#include "epoll_driver.hpp"
+#include "readiness_set.hpp"
 
-#include <poll.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <array>
@@ -11,52 +9,13 @@
 
 namespace corio::detail::io {
 
-void drain_eventfd(int fd) noexcept {
-    // One read takes the whole counter (not EFD_SEMAPHORE); a write that lands after it leaves
-    // the descriptor readable, which is a wake still owed, not one lost.
-    std::uint64_t v;
-    [[maybe_unused]] auto r = ::read(fd, &v, sizeof v);
-}
-
-void write_eventfd(int fd) noexcept {
-    const std::uint64_t one = 1;
-    // EAGAIN (counter at its maximum) still means "readable": the wake is not lost.
-    [[maybe_unused]] auto r = ::write(fd, &one, sizeof one);
-}
-
-int make_eventfd() {
-    const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (fd < 0) throw std::system_error(errno, std::system_category(), "creating a wake eventfd");
-    return fd;
-}
-
-::timespec to_timespec(std::chrono::nanoseconds d) noexcept {
-    const auto ns = d.count() > 0 ? d.count() : 0;
-    return {static_cast<::time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-}
-
-void wait_eventfd(int fd, std::optional<std::chrono::nanoseconds> timeout) noexcept {
-    ::pollfd p{fd, POLLIN, 0};
-    ::timespec ts{};
-    ::ppoll(&p, 1, timeout ? (ts = to_timespec(*timeout), &ts) : nullptr, nullptr);
-    drain_eventfd(fd);
-}
-
-// --- readiness_set ------------------------------------------------------------------------------
-
 readiness_set::readiness_set() {
     epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) throw std::system_error(errno, std::system_category(), "creating epoll");
-    try {
-        wake_fd_ = make_eventfd();
-    } catch (...) {
-        ::close(epfd_);
-        throw;
-    }
     ::epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = nullptr;  // the holder-wake tag
-    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, holder_wake_.fd(), &ev);
 }
 
 readiness_set::~readiness_set() {
@@ -64,7 +23,6 @@ readiness_set::~readiness_set() {
         std::lock_guard lock(mutex_);
         free_released_locked();
     }
-    ::close(wake_fd_);
     ::close(epfd_);
 }
 
@@ -105,8 +63,6 @@ void readiness_set::free_released_locked() noexcept {
     for (scheduled_io* s : v) delete s;
 }
 
-void readiness_set::wake_holder() noexcept { write_eventfd(wake_fd_); }
-
 void readiness_set::harvest() noexcept {
     pending_.store(true, std::memory_order_seq_cst);
     try_poll();  // if the set is held, its holder sees pending_ when it lets go
@@ -123,11 +79,6 @@ void readiness_set::try_poll() noexcept {
 bool readiness_set::try_park(set_wake& wake, const ::timespec* timeout) noexcept {
     std::unique_lock lock(mutex_, std::try_to_lock);
     if (!lock.owns_lock()) return false;
-    park_locked(lock, wake, timeout);
-    return true;
-}
-
-void readiness_set::park_locked(std::unique_lock<std::mutex>& lock, set_wake& wake, const ::timespec* timeout) noexcept {
     wake.holding_.store(true, std::memory_order_seq_cst);
     // Dekker with set_wake::notify: an unpark that saw holding_ false wrote the worker's own
     // descriptor, which is not in the set; its token_ store is visible here, so do not block.
@@ -136,12 +87,13 @@ void readiness_set::park_locked(std::unique_lock<std::mutex>& lock, set_wake& wa
     wait_and_dispatch(timeout);
     wake.holding_.store(false, std::memory_order_seq_cst);
     unlock_and_redispatch(lock);
+    return true;
 }
 
 bool set_wake::notify(readiness_set& set) noexcept {
     token_.store(1, std::memory_order_seq_cst);
     if (!holding_.load(std::memory_order_seq_cst)) return false;
-    set.wake_holder();
+    set.holder_wake_.signal();
     return true;
 }
 
@@ -164,7 +116,7 @@ void readiness_set::wait_and_dispatch(const ::timespec* timeout) noexcept {
             auto* s = static_cast<scheduled_io*>(evs[i].data.ptr);
             const std::uint32_t e = evs[i].events;
             if (!s) {
-                drain_eventfd(wake_fd_);
+                holder_wake_.drain();
                 continue;
             }
             (void)s->published_.load(std::memory_order_acquire);  // pairs with add()
@@ -192,43 +144,6 @@ std::shared_ptr<readiness_set> readiness_set::of_group(std::shared_ptr<void>& gr
     auto set = std::make_shared<readiness_set>();
     group = set;
     return set;
-}
-
-// --- epoll_driver -------------------------------------------------------------------------------
-
-epoll_driver::epoll_driver(const void* worker_key, std::shared_ptr<void>& group) : reactor(backend_kind::epoll) {
-    set_ = readiness_set::of_group(group);
-    readiness_ = set_.get();
-    eventfd_ = make_eventfd();
-    register_for(worker_key);
-}
-
-epoll_driver::~epoll_driver() {
-    unregister();
-    ::close(eventfd_);
-}
-
-void epoll_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
-    // Acquire: pairs with unpark's store (an unpark before this park makes it return at once).
-    const bool notified = wake_.token_.exchange(0, std::memory_order_seq_cst) != 0;
-    const bool poll_only = notified || (timeout && timeout->count() <= 0);
-    ::timespec ts{};
-    const ::timespec* tsp = &ts;  // zero: poll
-    if (!poll_only) tsp = timeout ? (ts = to_timespec(*timeout), &ts) : nullptr;
-    if (set_->try_park(wake_, tsp)) {
-        // Whatever woke us is served by returning. An unpark that wrote our own eventfd meanwhile
-        // only makes a later private wait return early (the parker loops).
-        wake_.token_.store(0, std::memory_order_relaxed);
-        return;
-    }
-    if (poll_only) return;
-    // Another worker holds the set: sleep on our own eventfd.
-    wait_eventfd(eventfd_, timeout);
-    wake_.token_.store(0, std::memory_order_relaxed);
-}
-
-void epoll_driver::unpark() noexcept {
-    if (!wake_.notify(*set_)) write_eventfd(eventfd_);
 }
 
 }  // namespace corio::detail::io

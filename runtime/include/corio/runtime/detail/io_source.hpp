@@ -1,11 +1,15 @@
-// corio/io/detail/io_source.hpp — the reactor seam used by the io types (not a public API).
+// corio/runtime/detail/io_source.hpp — the reactor seam used by the io types (not a public API).
 //
-// An io_source is the reactor-side state of one descriptor: the descriptor itself, the read
-// side's carry-over bytes and in-flight operation (io_uring), the write side's in-flight
-// operation, and the epoll registration. It is reference counted: a stream and both of its split
-// halves share it; it closes the descriptor (after cancelling in-flight operations) when the last
-// reference goes. Its functions are defined in corio_runtime (io/src/reactor/io_source.cpp),
-// which knows the backends; the io types only see this opaque interface.
+// An io_source is the reactor-side state of one descriptor: the descriptor itself, its
+// registration in the runtime's readiness set or its operations in flight on a ring, per side.
+// It is reference counted: a stream and both of its split halves share it; it closes the
+// descriptor (after cancelling in-flight operations) when the last reference goes.
+//
+// Why this lives in the runtime: the reactor is part of the runtime (runtime/src/io/), owned by
+// the workers that park in it, and corio::io (net, fs) is built on top of it. This header and
+// file_io.hpp are the whole downward seam: the io types hold an opaque handle and call these
+// functions, defined in corio_runtime (runtime/src/io/io_source.cpp); nothing in the runtime
+// includes an io header.
 //
 // Each side (read: read/accept/recv; write: write/connect/send) is used by one task at a time.
 #pragma once
