@@ -62,7 +62,7 @@ private:
     detail::chan<T>* chan_ = nullptr;
 };
 
-/// The sending half of a bounded channel. Copyable; see the file comment.
+/// The sending half of a bounded channel. Copyable; see corio/channels/mpsc.hpp.
 template <class T>
 class sender : public detail::sender_base<T> {
     using base = detail::sender_base<T>;
