@@ -12,8 +12,8 @@
 
 namespace corio::watch {
 
-/// A read guard on the value: a shared lock. Do not hold it across a co_await (corio/channels/watch.hpp,
-/// "Borrowing").
+/// A read guard on the value: a shared lock. Do not hold it across a co_await
+/// (corio/channels/watch.hpp, "Borrowing").
 template <class T>
 class ref {
 public:
