@@ -13,12 +13,13 @@ namespace corio::detail {
 
 // One slot of the ring (Tokio's Slot, each under its own RwLock).
 //
-// Access:   pos_ and val_ are written by a sender holding lock_ exclusively (and the tail mutex);
-//           receivers read them under lock_ shared. The one exception: the receiver whose
-//           decrement takes rem_ to 0 destroys val_ under the shared lock; every other receiver
-//           that may read val_ was counted in rem_ and has already copied it (a reader copies,
-//           then decrements), and a receiver that was not counted never reads val_ (it either
-//           subscribed later, so its position is past this slot, or it sees pos_ != its position).
+// Access:   pos_ and val_ are written by a sender holding lock_ exclusively (and the tail mutex,
+//           broadcast_shared::tail_mutex_ in shared.hpp); receivers read them under lock_
+//           shared. The one exception: the receiver whose decrement takes rem_ to 0 destroys
+//           val_ under the shared lock; every other receiver that may read val_ was counted in
+//           rem_ and has already copied it (a reader copies, then decrements), and a receiver
+//           that was not counted never reads val_ (it either subscribed later, so its position
+//           is past this slot, or it sees pos_ != its position).
 // Ordering: rem_ is set (relaxed) under the exclusive lock, published by the unlock. The
 //           decrement is acq_rel so the reader that takes it to 0 sees every other reader's copy
 //           complete before it destroys val_.
