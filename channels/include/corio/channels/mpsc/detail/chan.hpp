@@ -7,31 +7,18 @@
 #include <corio/channels/metrics.hpp>
 #include <corio/runtime/detail/atomic_waker.hpp>
 #include <corio/channels/mpsc/detail/block_list.hpp>
+#include <corio/channels/mpsc/detail/closed_waiters.hpp>
 #include <corio/runtime/waker.hpp>
 
-#include <array>
 #include <atomic>
 #include <cassert>
 #include <cstddef>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
 
 namespace corio::detail::mpsc {
-
-// A sender waiting in closed() (the node lives in the awaiter).
-// States: idle (not linked, no waker: never polled, or cancelled), waiting (linked, with the
-//   waker of its last poll), notified (unlinked by notify_closed_waiters, which moved the waker
-//   out to wake it). idle -> waiting: a pending poll_closed. waiting -> notified: close_rx.
-//   waiting / notified -> idle: a ready poll_closed, or cancel_closed (both drop the waker).
-struct closed_waiter {
-    closed_waiter* prev_ = nullptr;  // all four guarded by chan::closed_mutex_
-    closed_waiter* next_ = nullptr;
-    bool linked_ = false;
-    waker waker_;
-};
 
 template <class T>
 class chan {
@@ -203,46 +190,18 @@ public:
         rx_closed_ = true;
         if (bounded_) sem_.close();
         else unbounded_state_.fetch_or(1, std::memory_order_acq_rel);
-        notify_closed_waiters();
+        closed_waiters_.notify_all();
     }
 
     // ---- closed() waiters ------------------------------------------------------------------
 
-    /// True when the receiver has closed; otherwise `w` is registered in `node` (re-polls
-    /// replace the waker). Register-then-check: is_rx_closed() is re-read under the lock that
-    /// close_rx()'s notification takes after setting the closed flag.
+    /// True when the receiver has closed; otherwise `w` is registered in `node`
+    /// (closed_waiters.hpp has the protocol).
     bool poll_closed(closed_waiter& node, waker_ref w) noexcept {
-        if (is_rx_closed()) {
-            cancel_closed(node);
-            return true;
-        }
-        waker old;
-        std::lock_guard lock(closed_mutex_);
-        if (is_rx_closed()) {
-            if (node.linked_) unlink_closed(&node);
-            old = std::move(node.waker_);
-            return true;
-        }
-        if (!node.waker_.will_wake(w)) old = std::exchange(node.waker_, w.clone());
-        if (!node.linked_) {
-            node.prev_ = closed_tail_;
-            node.next_ = nullptr;
-            if (closed_tail_) closed_tail_->next_ = &node;
-            else closed_head_ = &node;
-            closed_tail_ = &node;
-            node.linked_ = true;
-        }
-        return false;
+        return closed_waiters_.poll(node, w, [this]() noexcept { return is_rx_closed(); });
     }
-    /// Unlinks `node` if it is linked and drops its waker (dropped after the lock is released).
-    /// Afterwards the node is as never polled. (notify_closed_waiters moves the waker out of each
-    /// node it unlinks, under the lock, so an unlinked node's waker is the owner's.)
-    void cancel_closed(closed_waiter& node) noexcept {
-        waker old;
-        std::lock_guard lock(closed_mutex_);
-        if (node.linked_) unlink_closed(&node);
-        old = std::move(node.waker_);
-    }
+    /// Leaves the closed() waiters; afterwards the node is as never polled.
+    void cancel_closed(closed_waiter& node) noexcept { closed_waiters_.cancel(node); }
 
 private:
     bool finish_recv(context& cx, std::optional<T>& out, bool have_value) noexcept {
@@ -261,34 +220,6 @@ private:
         return peek();
     }
 
-    void unlink_closed(closed_waiter* w) noexcept {
-        if (w->prev_) w->prev_->next_ = w->next_;
-        else closed_head_ = w->next_;
-        if (w->next_) w->next_->prev_ = w->prev_;
-        else closed_tail_ = w->prev_;
-        w->prev_ = w->next_ = nullptr;
-        w->linked_ = false;
-    }
-
-    void notify_closed_waiters() noexcept {
-        for (;;) {
-            std::array<waker, 32> wakers;
-            std::size_t k = 0;
-            bool more;
-            {
-                std::lock_guard lock(closed_mutex_);
-                while (closed_head_ && k < wakers.size()) {
-                    closed_waiter* w = closed_head_;
-                    unlink_closed(w);
-                    wakers[k++] = std::move(w->waker_);
-                }
-                more = closed_head_ != nullptr;
-            }
-            for (std::size_t i = 0; i < k; ++i) std::move(wakers[i]).wake();
-            if (!more) return;
-        }
-    }
-
     block<T>* first_;
     list_tx<T> tx_;
     alignas(64) atomic_waker rx_waker_;
@@ -304,9 +235,14 @@ private:
     alignas(64) list_rx<T> rx_;
     bool rx_closed_ = false;
 
-    std::mutex closed_mutex_;
-    closed_waiter* closed_head_ = nullptr;  // guarded by closed_mutex_
-    closed_waiter* closed_tail_ = nullptr;  // guarded by closed_mutex_
+    closed_waiter_list closed_waiters_;  // the senders waiting in closed()
 };
 
 }  // namespace corio::detail::mpsc
+
+// The handles (corio::mpsc) name the shared state from their own detail namespace.
+namespace corio::mpsc::detail {
+using ::corio::detail::batch_semaphore;
+using ::corio::detail::mpsc::chan;
+using ::corio::detail::mpsc::closed_waiter;
+}  // namespace corio::mpsc::detail
