@@ -41,6 +41,19 @@ public:
     intrusive_list() noexcept = default;
     intrusive_list(const intrusive_list&) = delete;
     intrusive_list& operator=(const intrusive_list&) = delete;
+    // Moving a list moves its nodes (the hooks point at nodes, never at the list); the source is
+    // left empty. Assignment requires an empty destination: nodes are never dropped silently.
+    intrusive_list(intrusive_list&& o) noexcept : head_(o.head_), tail_(o.tail_), size_(o.size_) { o.reset(); }
+    intrusive_list& operator=(intrusive_list&& o) noexcept {
+        assert(empty() && "intrusive_list: move-assigned over linked nodes");
+        if (this != &o) {
+            head_ = o.head_;
+            tail_ = o.tail_;
+            size_ = o.size_;
+            o.reset();
+        }
+        return *this;
+    }
 
     bool empty() const noexcept { return head_ == nullptr; }
     std::size_t size() const noexcept { return size_; }
@@ -98,6 +111,10 @@ public:
     bool contains(const T* n) const noexcept { return hook(n).prev != nullptr || head_ == n; }
 
 private:
+    void reset() noexcept {
+        head_ = tail_ = nullptr;
+        size_ = 0;
+    }
     static list_hook<T>& hook(T* n) noexcept { return n->*Hook; }
     static const list_hook<T>& hook(const T* n) noexcept { return n->*Hook; }
 
