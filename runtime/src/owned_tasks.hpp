@@ -1,9 +1,10 @@
 // owned_tasks: every spawned task that has not completed, so shutdown can cancel them all.
-// Intrusive lists (task_header::owned_prev_/owned_next_) in 16 shards, each under its own
-// mutex, picked by task id: spawns and completions on different workers rarely meet on a lock.
+// Intrusive lists (through task_header::owned_hook_) in 16 shards, each under its own mutex,
+// picked by task id: spawns and completions on different workers rarely meet on a lock.
 // The list holds one reference on each task (the first of the three initial refs).
 #pragma once
 
+#include <corio/runtime/detail/intrusive_list.hpp>
 #include <corio/runtime/detail/task_header.hpp>
 
 #include <array>
@@ -18,11 +19,7 @@ public:
         shard& s = shard_of(t);
         std::lock_guard lock(s.mutex);
         if (s.closed) return false;
-        t->owned_prev_ = nullptr;
-        t->owned_next_ = s.head;
-        if (s.head) s.head->owned_prev_ = t;
-        s.head = t;
-        t->owned_linked_ = true;
+        s.tasks.push_front(t);
         return true;
     }
 
@@ -30,8 +27,8 @@ public:
     bool remove(task_header* t) noexcept {
         shard& s = shard_of(t);
         std::lock_guard lock(s.mutex);
-        if (!t->owned_linked_) return false;
-        s.unlink(t);
+        if (!s.tasks.contains(t)) return false;  // popped by shutdown, or never bound
+        s.tasks.remove(t);
         return true;
     }
 
@@ -46,10 +43,7 @@ public:
     task_header* pop_front() noexcept {
         for (shard& s : shards_) {
             std::lock_guard lock(s.mutex);
-            if (task_header* t = s.head) {
-                s.unlink(t);
-                return t;
-            }
+            if (task_header* t = s.tasks.pop_front()) return t;
         }
         return nullptr;
     }
@@ -57,16 +51,8 @@ public:
 private:
     struct alignas(64) shard {
         std::mutex mutex;
-        task_header* head = nullptr;  // guarded by mutex
-        bool closed = false;          // guarded by mutex
-
-        void unlink(task_header* t) noexcept {
-            if (t->owned_prev_) t->owned_prev_->owned_next_ = t->owned_next_;
-            else head = t->owned_next_;
-            if (t->owned_next_) t->owned_next_->owned_prev_ = t->owned_prev_;
-            t->owned_prev_ = t->owned_next_ = nullptr;
-            t->owned_linked_ = false;
-        }
+        intrusive_list<task_header, &task_header::owned_hook_> tasks;  // guarded by mutex
+        bool closed = false;                                            // guarded by mutex
     };
     shard& shard_of(const task_header* t) noexcept { return shards_[t->id_ % shards_.size()]; }
 

@@ -19,7 +19,7 @@
 //     (std::errc::invalid_argument), nor can numbers outside 1..64.
 //   * Works on any runtime flavor and backend, and from plain threads (blocking_recv): the
 //     handler only bumps a counter and writes an eventfd; a dispatcher thread wakes listeners
-//     (signal/detail/registry.hpp).
+//     (io/src/signal/registry.cpp).
 //
 // Cancel safety: recv() and ctrl_c() are cancel safe. An abandoned recv() consumed nothing: a
 // delivery it did not report is reported by the listener's next recv(). cancel() (the leaf
@@ -63,11 +63,11 @@ public:
         recv_operation& operator=(const recv_operation&) = delete;
         ~recv_operation() { recv_operation::cancel(); }
         bool poll(context& cx) noexcept override {
-            pending_ = !detail::registry::get().at(l_->signo_).poll(l_->seen_, node_, cx.waker());
+            pending_ = !detail::poll_generation(l_->signo_, l_->seen_, node_, cx.waker());
             return !pending_;
         }
         void cancel() noexcept override {
-            if (std::exchange(pending_, false)) detail::registry::get().at(l_->signo_).cancel(node_);
+            if (std::exchange(pending_, false)) detail::cancel_wait(l_->signo_, node_);
         }
         bool await_resume() const noexcept { return true; }
 
@@ -131,10 +131,9 @@ inline bool is_listenable(int signo) noexcept {
 /// A listener for `signo` (SIGTERM, SIGHUP, SIGUSR1, ...). Deliveries from now on are seen.
 inline result<listener, std::error_code> signal(int signo) {
     if (!is_listenable(signo)) return unexpected(std::make_error_code(std::errc::invalid_argument));
-    auto& reg = detail::registry::get();
-    if (auto ec = reg.ensure_installed(signo)) return unexpected(ec);
+    if (auto ec = detail::ensure_installed(signo)) return unexpected(ec);
     // The position is taken after the handler is installed: a delivery from here on is seen.
-    return listener(signo, reg.at(signo).generation());
+    return listener(signo, detail::current_generation(signo));
 }
 
 /// `co_await corio::signal::ctrl_c()`: completes on the next SIGINT after this call, or with the

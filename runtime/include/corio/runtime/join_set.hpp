@@ -43,13 +43,13 @@ class join_set {
 public:
     join_set() : set_(new detail::idle_notified_set) {}
     join_set(join_set&& o) noexcept
-        : set_(std::exchange(o.set_, nullptr)), all_(std::exchange(o.all_, nullptr)), len_(std::exchange(o.len_, 0)) {}
+        : set_(std::exchange(o.set_, nullptr)), all_(std::move(o.all_)), len_(std::exchange(o.len_, 0)) {}
     join_set& operator=(join_set&& o) noexcept {
         if (this != &o) {
             drain(true);
             if (set_) set_->release();
             set_ = std::exchange(o.set_, nullptr);
-            all_ = std::exchange(o.all_, nullptr);
+            all_ = std::move(o.all_);  // drain() emptied ours
             len_ = std::exchange(o.len_, 0);
         }
         return *this;
@@ -73,7 +73,7 @@ public:
     std::uint64_t insert(join_handle<T> h) {
         ensure_set();
         auto* e = new entry(set_, std::move(h));
-        link_all(e);
+        all_.push_front(e);
         ++len_;
         set_->insert_idle(e);
         // Registers the entry's waker as the task's join waker. If the task completed already,
@@ -90,7 +90,7 @@ public:
     /// Aborts every task in the set; they stay in it, and join_next yields join_error::cancelled
     /// for each one that had not completed yet.
     void abort_all() noexcept {
-        for (auto* p = all_; p; p = p->all_next_) static_cast<entry*>(p)->handle_.abort();
+        for (auto* p = all_.front(); p; p = all_list::next(p)) static_cast<entry*>(p)->handle_.abort();
     }
 
     /// Empties the set without aborting: the tasks run on, their outcomes are dropped.
@@ -158,32 +158,19 @@ private:
         if (!set_) set_ = new detail::idle_notified_set;  // a moved-from set being reused
     }
 
-    void link_all(detail::join_set_entry_base* e) noexcept {
-        e->all_prev_ = nullptr;
-        e->all_next_ = all_;
-        if (all_) all_->all_prev_ = e;
-        all_ = e;
-    }
-    void unlink_all(detail::join_set_entry_base* e) noexcept {
-        if (e->all_prev_) e->all_prev_->all_next_ = e->all_next_;
-        else all_ = e->all_next_;
-        if (e->all_next_) e->all_next_->all_prev_ = e->all_prev_;
-        e->all_prev_ = e->all_next_ = nullptr;
-    }
-
     // Unlinks `e` for good and gives up the owner's ref; the handle (its output already taken,
     // or the task to detach) goes first, outside every lock.
     void remove(entry* e) noexcept {
         set_->remove(e);
-        unlink_all(e);
+        all_.remove(e);
         --len_;
         e->handle_.detach();
         e->release();
     }
 
     void drain(bool abort) noexcept {
-        while (all_) {
-            auto* e = static_cast<entry*>(all_);
+        while (!all_.empty()) {
+            auto* e = static_cast<entry*>(all_.front());
             if (abort) e->handle_.abort();
             remove(e);
         }
@@ -191,7 +178,8 @@ private:
     }
 
     detail::idle_notified_set* set_;              // one ref; null only when moved from
-    detail::join_set_entry_base* all_ = nullptr;  // every entry not yet removed (owner only)
+    using all_list = detail::intrusive_list<detail::join_set_entry_base, &detail::join_set_entry_base::all_hook_>;
+    all_list all_;  // every entry not yet removed (owner only)
     std::size_t len_ = 0;
 };
 

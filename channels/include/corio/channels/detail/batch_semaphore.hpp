@@ -20,13 +20,14 @@
 // batch, as Tokio's WakeList); nothing is ever resumed inline.
 // Thread safety: every operation may be called from any thread; one acquirer is polled by one
 // task (or thread) at a time.
+// Code: the lock-free fast paths (try_acquire, release to the count, an acquire served from the
+// count) are inline here; everything that takes the lock is in channels/src/batch_semaphore.cpp.
 #pragma once
 
 #include <corio/runtime/detail/adaptive_mutex.hpp>
+#include <corio/runtime/detail/intrusive_list.hpp>
 #include <corio/runtime/waker.hpp>
 
-#include <algorithm>
-#include <array>
 #include <atomic>
 #include <cassert>
 #include <cstddef>
@@ -46,7 +47,7 @@ public:
     }
     batch_semaphore(const batch_semaphore&) = delete;
     batch_semaphore& operator=(const batch_semaphore&) = delete;
-    ~batch_semaphore() { assert(head_ == nullptr && "batch_semaphore destroyed with queued waiters"); }
+    ~batch_semaphore() { assert(waiters_.empty() && "batch_semaphore destroyed with queued waiters"); }
 
     enum class try_result { acquired, no_permits, closed };
     enum class poll_result { pending, acquired, closed };
@@ -79,33 +80,12 @@ public:
                                             std::memory_order_acquire))
                 return;
         }
-        std::unique_lock lock(mutex_);
-        add_permits_locked(n, lock);
+        release_slow(n);
     }
 
     /// Closes the semaphore: every queued and every later acquire fails with closed. Permits
     /// already held stay valid and may still be released.
-    void close() noexcept {
-        std::unique_lock lock(mutex_);
-        // Set under the lock, so that no acquirer can queue after this (they check closed_bit
-        // with the lock held) and the list below is the complete set of waiters.
-        word_.fetch_or(closed_bit, std::memory_order_acq_rel);
-        for (;;) {
-            std::array<waker, wake_batch> wakers;
-            std::size_t k = 0;
-            while (head_ && k < wake_batch) {
-                acquirer* w = head_;
-                unlink(w);
-                wakers[k++] = std::move(w->waker_);
-            }
-            if (!head_) clear_has_waiters_locked(0);
-            const bool more = head_ != nullptr;
-            lock.unlock();
-            for (std::size_t i = 0; i < k; ++i) std::move(wakers[i]).wake();
-            if (!more) return;
-            lock.lock();
-        }
-    }
+    void close() noexcept;
 
     /// The waiter node of one acquire, embedded in an awaiter. Not movable: once queued, the
     /// semaphore's list points at it.
@@ -123,6 +103,11 @@ public:
         /// node is queued; poll again when woken.
         poll_result poll(waker_ref w) noexcept {
             if (queued_) return sem_->poll_queued(*this, w);
+            switch (sem_->try_acquire(requested_)) {  // the lock-free fast path
+                case try_result::acquired: return poll_result::acquired;
+                case try_result::closed: return poll_result::closed;
+                case try_result::no_permits: break;
+            }
             return sem_->poll_new(*this, w);
         }
 
@@ -132,27 +117,14 @@ public:
         /// at the back. Idempotent; a no-op unless the last poll returned pending (after a poll
         /// that returned acquired the permits are the caller's; after closed there are none).
         void cancel() noexcept {
-            if (!queued_) return;
-            queued_ = false;
-            waker old;  // declared before the lock: dropped after it is released
-            std::unique_lock lock(sem_->mutex_);
-            if (linked_) {
-                // Waiting: the waker is still ours to drop. (Once unlinked by add_permits_locked
-                // or close(), they moved it out.)
-                sem_->unlink(this);
-                old = std::move(waker_);
-                if (!sem_->head_) sem_->clear_has_waiters_locked(0);
-            }
-            const std::size_t assigned = requested_ - needed_;
-            needed_ = 0;
-            if (assigned > 0) sem_->add_permits_locked(assigned, lock);  // unlocks
+            if (queued_) sem_->cancel_queued(*this);
         }
 
     private:
         friend class batch_semaphore;
         batch_semaphore* sem_;
         const std::size_t requested_;
-        // States of a node (queued_ / linked_ / needed_):
+        // States of a node (queued_ / linked / needed_), linked meaning in sem_->waiters_:
         //   idle      (false / false / -): never polled, or its last poll returned acquired or
         //             closed, or it was cancelled. The list does not know it.
         //   waiting   (true / true / > 0): a poll returned pending; the node is in the list with
@@ -172,17 +144,13 @@ public:
         // the node is observed as done (ready poll, cancel).
         bool queued_ = false;
         // Guarded by sem_->mutex_ while queued_: permits still missing (0 = fully assigned),
-        // whether the node is in the list, list links, and the waker add_permits_locked wakes.
+        // the links in sem_->waiters_, and the waker add_permits_locked wakes.
         std::size_t needed_ = 0;
-        bool linked_ = false;
-        acquirer* prev_ = nullptr;
-        acquirer* next_ = nullptr;
+        list_hook<acquirer> hook_;
         waker waker_;
     };
 
 private:
-    static constexpr std::size_t wake_batch = 32;
-
     // word_ — the permit count and two flags.
     // Bits:     closed (0): set once, by close() under mutex_, never cleared. Acquires fail once
     //                       they see it; waiters are dequeued and woken by close().
@@ -206,115 +174,17 @@ private:
     // Owners that need it on its own cache line (mpsc's chan, heap-allocated) align the member.
     std::atomic<std::size_t> word_;
     adaptive_mutex mutex_;
-    // Guarded by mutex_: the waiter list, oldest at head_.
-    acquirer* head_ = nullptr;
-    acquirer* tail_ = nullptr;
+    // Guarded by mutex_: the waiter list, oldest at the front. The owner of a queued acquirer
+    // tells whether it is still linked with waiters_.contains() under mutex_.
+    intrusive_list<acquirer, &acquirer::hook_> waiters_;
 
-    void link_back(acquirer* w) noexcept {
-        w->prev_ = tail_;
-        w->next_ = nullptr;
-        if (tail_) tail_->next_ = w;
-        else head_ = w;
-        tail_ = w;
-        w->linked_ = true;
-    }
-    void unlink(acquirer* w) noexcept {
-        if (w->prev_) w->prev_->next_ = w->next_;
-        else head_ = w->next_;
-        if (w->next_) w->next_->prev_ = w->prev_;
-        else tail_ = w->prev_;
-        w->prev_ = w->next_ = nullptr;
-        w->linked_ = false;
-    }
-
-    // Under the lock, with the list empty: clears has_waiters and adds `n` to the count in one RMW.
-    void clear_has_waiters_locked(std::size_t n) noexcept {
-        std::size_t cur = word_.load(std::memory_order_acquire);
-        while (!word_.compare_exchange_weak(cur, (cur & ~has_waiters_bit) + (n << permit_shift),
-                                            std::memory_order_acq_rel, std::memory_order_acquire)) {
-        }
-    }
-
-    // Tokio's add_permits_locked: assigns `rem` permits to waiters oldest first; a waiter whose
-    // need is met leaves the list and its waker is woken after the lock is released. Unlocks.
-    void add_permits_locked(std::size_t rem, std::unique_lock<adaptive_mutex>& lock) noexcept {
-        for (;;) {
-            if (!lock.owns_lock()) lock.lock();
-            std::array<waker, wake_batch> wakers;
-            std::size_t k = 0;
-            while (rem > 0 && head_ && k < wake_batch) {
-                acquirer* w = head_;
-                const std::size_t give = std::min(w->needed_, rem);
-                w->needed_ -= give;
-                rem -= give;
-                if (w->needed_ != 0) break;
-                unlink(w);
-                wakers[k++] = std::move(w->waker_);
-            }
-            if (!head_ && (rem > 0 || (word_.load(std::memory_order_relaxed) & has_waiters_bit))) {
-                clear_has_waiters_locked(rem);
-                rem = 0;
-            }
-            lock.unlock();
-            for (std::size_t i = 0; i < k; ++i) std::move(wakers[i]).wake();
-            if (rem == 0) return;
-        }
-    }
-
-    poll_result poll_new(acquirer& a, waker_ref w) noexcept {
-        const std::size_t n = a.requested_;
-        std::size_t cur = word_.load(std::memory_order_acquire);
-        // Fast path, without the lock.
-        for (;;) {
-            if (cur & closed_bit) return poll_result::closed;
-            if ((cur >> permit_shift) < n) break;
-            if (word_.compare_exchange_weak(cur, cur - (n << permit_shift), std::memory_order_acq_rel,
-                                            std::memory_order_acquire))
-                return poll_result::acquired;
-        }
-        // Slow path: lock first, so that no permit can be released (they all go through the lock
-        // once has_waiters is set) between taking the count and queuing.
-        waker fresh = w.clone();  // cloned outside the lock
-        std::unique_lock lock(mutex_);
-        cur = word_.load(std::memory_order_acquire);
-        std::size_t took = 0;
-        for (;;) {
-            if (cur & closed_bit) return poll_result::closed;
-            const std::size_t avail = cur >> permit_shift;
-            if (avail >= n) {
-                // Released between the fast path and the lock (the list must be empty then).
-                if (word_.compare_exchange_weak(cur, cur - (n << permit_shift), std::memory_order_acq_rel,
-                                                std::memory_order_acquire))
-                    return poll_result::acquired;
-                continue;
-            }
-            if (word_.compare_exchange_weak(cur, (cur & closed_bit) | has_waiters_bit, std::memory_order_acq_rel,
-                                            std::memory_order_acquire)) {
-                took = avail;
-                break;
-            }
-        }
-        a.needed_ = n - took;
-        a.waker_ = std::move(fresh);
-        link_back(&a);
-        a.queued_ = true;
-        return poll_result::pending;
-    }
-
-    poll_result poll_queued(acquirer& a, waker_ref w) noexcept {
-        waker old;  // destroyed after the lock is released
-        std::unique_lock lock(mutex_);
-        if (!a.linked_) {
-            a.queued_ = false;
-            // Fully assigned by add_permits_locked, or dequeued by close().
-            if (a.needed_ == 0) return poll_result::acquired;
-            const std::size_t assigned = a.requested_ - a.needed_;
-            if (assigned > 0) add_permits_locked(assigned, lock);
-            return poll_result::closed;
-        }
-        if (!a.waker_.will_wake(w)) old = std::exchange(a.waker_, w.clone());
-        return poll_result::pending;
-    }
+    // Locked paths (batch_semaphore.cpp).
+    void release_slow(std::size_t n) noexcept;
+    void clear_has_waiters_locked(std::size_t n) noexcept;
+    void add_permits_locked(std::size_t rem, std::unique_lock<adaptive_mutex>& lock) noexcept;
+    poll_result poll_new(acquirer& a, waker_ref w) noexcept;
+    poll_result poll_queued(acquirer& a, waker_ref w) noexcept;
+    void cancel_queued(acquirer& a) noexcept;
 };
 
 }  // namespace corio::detail

@@ -1,13 +1,15 @@
 // corio/channels/detail/waiter_list.hpp — intrusive waiter lists for channels whose operations
 // wait on a shared condition (watch, broadcast), and the batch that wakes them outside the lock.
 //
-// A waiting operation (an awaiter, pinned while it is pending) embeds a list_waiter. The list is
+// A waiting operation (an awaiter, pinned while it is pending) embeds a list_waiter, a node of the
+// runtime's intrusive_list (corio/runtime/detail/intrusive_list.hpp) with a waker. The list is
 // guarded by a mutex that belongs to the channel; `queued_` mirrors list membership so that the
 // owner of a node can tell, without the lock, that the list no longer refers to it. Wakers are
 // moved out of the nodes under the lock and woken after it is released, in batches of 32 (Tokio's
 // util/wake_list.rs): never wake while holding a lock the woken task may take.
 #pragma once
 
+#include <corio/runtime/detail/intrusive_list.hpp>
 #include <corio/runtime/waker.hpp>
 
 #include <atomic>
@@ -20,7 +22,7 @@ namespace corio::detail {
 
 // One node per waiting operation.
 //
-// Access: prev_, next_ and waker_ are guarded by the mutex of the list the node is in while
+// Access: hook_ and waker_ are guarded by the mutex of the list the node is in while
 //         queued_ is true; while it is false they belong to the owner (the operation).
 //         queued_ is written only under that mutex: set by the owner when it links the node,
 //         cleared by whoever unlinks it (a notifier popping it, or the owner removing it).
@@ -28,43 +30,32 @@ namespace corio::detail {
 //         load of false therefore means the list is done with the node, and the owner may reuse
 //         or destroy it without taking the lock.
 struct list_waiter {
-    list_waiter* prev_ = nullptr;
-    list_waiter* next_ = nullptr;
+    list_hook<list_waiter> hook_;
     waker waker_;
     std::atomic<bool> queued_{false};
 
     bool is_queued() const noexcept { return queued_.load(std::memory_order_acquire); }
 };
 
-// A doubly linked list of list_waiter; not synchronised (its owner's mutex guards it).
-// New waiters go to the front and are popped from the back, so wakes are FIFO.
+// An intrusive_list of list_waiter that keeps queued_ in step; not synchronised (its owner's
+// mutex guards it). New waiters go to the front and are popped from the back, so wakes are FIFO.
 class waiter_list {
 public:
-    bool empty() const noexcept { return head_ == nullptr; }
-    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return list_.empty(); }
+    std::size_t size() const noexcept { return list_.size(); }
 
     void push_front(list_waiter* w) noexcept {
         assert(!w->queued_.load(std::memory_order_relaxed));
-        w->prev_ = nullptr;
-        w->next_ = head_;
-        if (head_) head_->prev_ = w;
-        else tail_ = w;
-        head_ = w;
-        ++size_;
+        list_.push_front(w);
         w->queued_.store(true, std::memory_order_relaxed);  // under the mutex: see list_waiter
     }
 
     // Unlinks the oldest waiter; the caller then moves its waker out and calls mark_unqueued().
-    list_waiter* pop_back() noexcept {
-        list_waiter* w = tail_;
-        if (!w) return nullptr;
-        unlink(w);
-        return w;
-    }
+    list_waiter* pop_back() noexcept { return list_.pop_back(); }
 
     // Precondition: w is in this list.
     void remove(list_waiter* w) noexcept {
-        unlink(w);
+        list_.remove(w);
         w->queued_.store(false, std::memory_order_relaxed);  // the owner itself: no publication needed
     }
 
@@ -73,18 +64,7 @@ public:
     static void mark_unqueued(list_waiter* w) noexcept { w->queued_.store(false, std::memory_order_release); }
 
 private:
-    void unlink(list_waiter* w) noexcept {
-        if (w->prev_) w->prev_->next_ = w->next_;
-        else head_ = w->next_;
-        if (w->next_) w->next_->prev_ = w->prev_;
-        else tail_ = w->prev_;
-        w->prev_ = w->next_ = nullptr;
-        --size_;
-    }
-
-    list_waiter* head_ = nullptr;
-    list_waiter* tail_ = nullptr;
-    std::size_t size_ = 0;
+    intrusive_list<list_waiter, &list_waiter::hook_> list_;
 };
 
 // Up to 32 wakers collected under a lock and woken after it is released.

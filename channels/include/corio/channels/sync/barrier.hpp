@@ -20,8 +20,10 @@
 // Resumption: waiters are woken through their waker after the internal lock is released.
 // Thread safety: every member may be called from any thread. Preconditions (debug assertions):
 //   the barrier outlives its pending waits.
+// Code: the locked paths are in channels/src/barrier.cpp.
 #pragma once
 
+#include <corio/runtime/detail/intrusive_list.hpp>
 #include <corio/runtime/leaf.hpp>
 #include <corio/runtime/waker.hpp>
 
@@ -49,25 +51,22 @@ public:
     explicit barrier(std::size_t n) noexcept : n_(n == 0 ? 1 : n) {}
     barrier(const barrier&) = delete;
     barrier& operator=(const barrier&) = delete;
-    ~barrier() { assert(tail_ == nullptr && "barrier destroyed with pending waits"); }
+    ~barrier() { assert(waiters_.empty() && "barrier destroyed with pending waits"); }
 
     class wait_operation;
     /// `co_await b.wait()` completes when n waits of this generation have arrived.
     [[nodiscard]] inline wait_operation wait() noexcept;
 
 private:
-    static constexpr std::size_t wake_batch = 32;
-
     // The waiter node of a wait(), embedded in its awaiter.
-    // Access:   prev_, next_, waker_ and gen_ are guarded by mutex_ while released_ is false and
+    // Access:   hook_, waker_ and gen_ are guarded by mutex_ while released_ is false and
     //           the node is linked; afterwards they belong to the owner.
     //           released_ is stored (true) under mutex_ by the leader that unlinks the node, as
     //           its last touch of it.
     // Ordering: release store of released_ pairs with the owner's acquire load: seeing true, the
     //           owner completes or destroys the node without the lock.
     struct waiter {
-        waiter* prev_ = nullptr;
-        waiter* next_ = nullptr;
+        ::corio::detail::list_hook<waiter> hook_;
         waker waker_;
         std::uint64_t gen_ = 0;
         std::atomic<bool> released_{false};
@@ -76,49 +75,17 @@ private:
     const std::size_t n_;
     std::mutex mutex_;
     // Guarded by mutex_: arrivals in the current generation (< n_), the generation number (only
-    // incremented, by a leader), and the waiters, newest at head_, oldest at tail_. Waiters of
-    // older generations not yet released (a leader unlocks between wake batches) sit behind the
-    // current ones, so a leader releases from the tail every node of an older generation.
+    // incremented, by a leader), and the waiters, newest at the front, oldest at the back.
+    // Waiters of older generations not yet released (a leader unlocks between wake batches) sit
+    // behind the current ones, so a leader releases from the back every node of an older
+    // generation.
     std::size_t arrived_ = 0;
     std::uint64_t generation_ = 0;
-    waiter* head_ = nullptr;
-    waiter* tail_ = nullptr;
+    ::corio::detail::intrusive_list<waiter, &waiter::hook_> waiters_;
 
-    void push_front(waiter* w) noexcept {
-        w->prev_ = nullptr;
-        w->next_ = head_;
-        if (head_) head_->prev_ = w;
-        else tail_ = w;
-        head_ = w;
-    }
-    void unlink(waiter* w) noexcept {
-        if (w->prev_) w->prev_->next_ = w->next_;
-        else head_ = w->next_;
-        if (w->next_) w->next_->prev_ = w->prev_;
-        else tail_ = w->prev_;
-        w->prev_ = w->next_ = nullptr;
-    }
-
-    // Leader: completes the generation and releases its waiters, waking them outside the lock.
-    void release_generation(std::unique_lock<std::mutex>& lock) noexcept {
-        arrived_ = 0;
-        const std::uint64_t gen = ++generation_;
-        for (;;) {
-            waker batch[wake_batch];
-            std::size_t k = 0;
-            while (tail_ && tail_->gen_ < gen && k < wake_batch) {
-                waiter* w = tail_;
-                unlink(w);
-                batch[k++] = std::move(w->waker_);
-                w->released_.store(true, std::memory_order_release);  // last touch of w
-            }
-            const bool more = tail_ && tail_->gen_ < gen;
-            lock.unlock();
-            for (std::size_t i = 0; i < k; ++i) std::move(batch[i]).wake();
-            if (!more) return;
-            lock.lock();
-        }
-    }
+    // Leader: completes the generation and releases its waiters, waking them outside the lock
+    // (barrier.cpp).
+    void release_generation(std::unique_lock<std::mutex>& lock) noexcept;
 };
 
 /// Awaiter of wait(): a leaf whose node waits in the barrier's list. Pinned once polled.
@@ -134,47 +101,14 @@ public:
     /// for the next poll and only makes sure the list no longer holds node_. Idempotent; a no-op
     /// unless the last poll returned false.
     void cancel() noexcept override {
-        if (phase_ != phase::waiting) return;
-        // Acquire: pairs with the leader's release; the list is done with node_ (and its waker).
-        if (node_.released_.load(std::memory_order_acquire)) {
-            phase_ = phase::done;
-            return;
-        }
-        waker dropped;  // declared before the lock: dropped after it is released
-        std::lock_guard lock(b_->mutex_);
-        if (node_.released_.load(std::memory_order_relaxed)) {
-            phase_ = phase::done;
-            return;
-        }
-        b_->unlink(&node_);
-        dropped = std::move(node_.waker_);
-        if (node_.gen_ == b_->generation_) {
-            --b_->arrived_;  // withdrawn: as if this wait never ran
-            phase_ = phase::init;
-        } else {
-            // That generation is complete and its leader (between wake batches) would release
-            // us: there is no arrival to withdraw, and the release is ours.
-            phase_ = phase::done;
-        }
+        if (phase_ == phase::waiting) cancel_waiting();
     }
 
     bool poll(context& cx) noexcept override {
         if (phase_ == phase::done) return true;
         if (!cx.poll_budget()) return false;
         if (phase_ == phase::waiting) return poll_waiting(cx);
-        waker fresh = cx.waker().clone();  // cloned outside the lock
-        std::unique_lock lock(b_->mutex_);
-        if (++b_->arrived_ == b_->n_) {
-            leader_ = true;
-            phase_ = phase::done;
-            b_->release_generation(lock);
-            return true;
-        }
-        node_.gen_ = b_->generation_;
-        node_.waker_ = std::move(fresh);
-        b_->push_front(&node_);
-        phase_ = phase::waiting;
-        return false;
+        return arrive(cx);
     }
     barrier_wait_result await_resume() const noexcept { return barrier_wait_result(leader_); }
 
@@ -194,20 +128,10 @@ private:
     phase phase_ = phase::init;
     bool leader_ = false;
 
-    bool poll_waiting(context& cx) noexcept {
-        if (node_.released_.load(std::memory_order_acquire)) {
-            phase_ = phase::done;
-            return true;
-        }
-        waker old;  // dropped after the lock is released
-        std::lock_guard lock(b_->mutex_);
-        if (node_.released_.load(std::memory_order_relaxed)) {
-            phase_ = phase::done;
-            return true;
-        }
-        if (!node_.waker_.will_wake(cx.waker())) old = std::exchange(node_.waker_, cx.waker().clone());
-        return false;
-    }
+    // barrier.cpp
+    bool arrive(context& cx) noexcept;
+    bool poll_waiting(context& cx) noexcept;
+    void cancel_waiting() noexcept;
 };
 
 inline barrier::wait_operation barrier::wait() noexcept { return wait_operation(this); }

@@ -22,9 +22,11 @@
 //   cancel() never resumes anyone inline.
 // Thread safety: every member may be called from any thread, on any copy. Each awaiter is awaited
 //   by one task at a time. Cost: child_token() allocates the child's state; waiting does not.
+// Code: the paths that take a token's lock are in channels/src/cancellation_token.cpp.
 #pragma once
 
 #include <corio/channels/detail/waiter_list.hpp>
+#include <corio/runtime/detail/intrusive_list.hpp>
 #include <corio/runtime/leaf.hpp>
 
 #include <atomic>
@@ -46,10 +48,10 @@ namespace detail {
 //             checks it under the lock is either seen by cancel() or sees the flag.
 //           parent_: set at construction, never changed; keeps the parent alive so that this
 //             node can unlink itself from the parent's child list when destroyed.
-//           Guarded by mutex_: waiters_ (the cancelled() awaiters), children_head_ (the live
-//             children, intrusive through child_prev_/child_next_).
-//           Guarded by the parent's mutex_: child_prev_, child_next_, linked_ (whether this node
-//             is in the parent's list; cleared when the parent is cancelled).
+//           Guarded by mutex_: waiters_ (the cancelled() awaiters), children_ (the live
+//             children, intrusive through their child_hook_).
+//           Guarded by the parent's mutex_: child_hook_ (null while this node is not in the
+//             parent's list: never adopted, or unlinked when the parent was cancelled).
 // Lock order: parent before child is never needed: cancel() collects the children under its own
 //           lock (each kept alive by a strong reference taken there), unlocks, and then cancels
 //           them, so no two node locks are ever held at once.
@@ -62,70 +64,25 @@ public:
     explicit token_state(std::shared_ptr<token_state> parent) noexcept : parent_(std::move(parent)) {}
     token_state(const token_state&) = delete;
     token_state& operator=(const token_state&) = delete;
-    ~token_state() {
-        assert(waiters_.empty() && "cancellation_token state destroyed with pending cancelled() awaiters");
-        if (!parent_) return;
-        std::lock_guard lock(parent_->mutex_);
-        if (linked_) parent_->unlink_child_locked(this);
-    }
+    ~token_state();
 
     // Acquire: pairs with the release store in cancel().
     bool is_cancelled() const noexcept { return cancelled_.load(std::memory_order_acquire); }
 
     // Links `child` (freshly made, not shared yet) under this node, or marks it cancelled if this
     // node already is.
-    void adopt(token_state* child) noexcept {
-        std::lock_guard lock(mutex_);
-        if (cancelled_.load(std::memory_order_relaxed)) {
-            child->cancelled_.store(true, std::memory_order_relaxed);  // not shared yet
-            return;
-        }
-        child->child_prev_ = nullptr;
-        child->child_next_ = children_head_;
-        if (children_head_) children_head_->child_prev_ = child;
-        children_head_ = child;
-        child->linked_ = true;
-    }
+    void adopt(token_state* child) noexcept;
 
-    void cancel() noexcept {
-        std::vector<std::shared_ptr<token_state>> children;
-        {
-            std::unique_lock lock(mutex_);
-            if (cancelled_.load(std::memory_order_relaxed)) return;
-            // Release: publishes the canceller's writes to is_cancelled() / the waiters.
-            cancelled_.store(true, std::memory_order_release);
-            for (token_state* c = children_head_; c;) {
-                token_state* next = c->child_next_;
-                c->linked_ = false;
-                c->child_prev_ = c->child_next_ = nullptr;
-                if (auto sp = c->weak_from_this().lock()) children.push_back(std::move(sp));
-                c = next;
-            }
-            children_head_ = nullptr;
-            // No waiter can queue any more (they check cancelled_ under the lock).
-            ::corio::detail::wake_all_and_unlock(lock, waiters_);
-        }
-        for (auto& c : children) c->cancel();
-    }
+    void cancel() noexcept;
 
     std::mutex mutex_;
     ::corio::detail::waiter_list waiters_;  // guarded by mutex_
 
 private:
-    void unlink_child_locked(token_state* c) noexcept {
-        if (c->child_prev_) c->child_prev_->child_next_ = c->child_next_;
-        else children_head_ = c->child_next_;
-        if (c->child_next_) c->child_next_->child_prev_ = c->child_prev_;
-        c->child_prev_ = c->child_next_ = nullptr;
-        c->linked_ = false;
-    }
-
     std::atomic<bool> cancelled_{false};
     const std::shared_ptr<token_state> parent_;
-    token_state* children_head_ = nullptr;  // guarded by mutex_
-    token_state* child_prev_ = nullptr;     // guarded by parent_->mutex_
-    token_state* child_next_ = nullptr;     // guarded by parent_->mutex_
-    bool linked_ = false;                   // guarded by parent_->mutex_
+    ::corio::detail::list_hook<token_state> child_hook_;  // guarded by parent_->mutex_
+    ::corio::detail::intrusive_list<token_state, &token_state::child_hook_> children_;  // guarded by mutex_
 };
 
 }  // namespace detail
@@ -160,46 +117,15 @@ public:
         /// polled, completed, or already popped by token_state::cancel(), which took the waker).
         void cancel() noexcept override {
             // Acquire (is_queued): false means token_state::cancel() is done with node_.
-            if (!node_.is_queued()) return;
-            waker old;  // declared before the lock: dropped after it is released
-            std::lock_guard lock(state_->mutex_);
-            if (node_.queued_.load(std::memory_order_relaxed)) {
-                state_->waiters_.remove(&node_);
-                old = std::move(node_.waker_);
-            }
+            if (node_.is_queued()) leave_list();
         }
 
-        bool poll(context& cx) noexcept override {
-            if (!cx.poll_budget()) return false;
-            if (state_->is_cancelled()) {
-                // A queued node is popped by cancel(); wait until it is (is_queued acquire) so
-                // that it is not destroyed while cancel() still touches it.
-                if (!node_.is_queued()) return true;
-            }
-            waker fresh = cx.waker().clone();  // cloned outside the lock
-            waker old;                         // both dropped after the lock (reverse order)
-            std::unique_lock lock(state_->mutex_);
-            if (state_->is_cancelled()) {
-                // cancel() drains the list in batches, unlocking in between: node_ may still be
-                // queued. Leave the list ourselves (with our waker); cancel() stops when it finds
-                // it empty.
-                if (node_.queued_.load(std::memory_order_relaxed)) {
-                    state_->waiters_.remove(&node_);
-                    old = std::move(node_.waker_);
-                }
-                return true;
-            }
-            if (!node_.queued_.load(std::memory_order_relaxed)) {
-                node_.waker_ = std::move(fresh);
-                state_->waiters_.push_front(&node_);
-            } else if (!node_.waker_.will_wake(fresh)) {
-                std::swap(node_.waker_, fresh);  // the old one is dropped after the lock (reverse order)
-            }
-            return false;
-        }
+        bool poll(context& cx) noexcept override;  // cancellation_token.cpp
         void await_resume() const noexcept {}
 
     private:
+        void leave_list() noexcept;  // cancellation_token.cpp
+
         std::shared_ptr<detail::token_state> state_;  // declared first: outlives node_'s unlink
         // node_.queued_ (list_waiter, waiter_list.hpp) is the whole state of the operation:
         //   false -> true: a poll links node_ under the token's lock (token not cancelled).

@@ -27,8 +27,11 @@
 //   is resumed inline.
 // Thread safety: every member may be called from any thread; one awaiter is awaited by one task
 //   at a time. Precondition (debug assertion): the notify outlives its awaiters.
+// Code: notify_one() with no waiter is inline here; the paths that take the lock are in
+//   channels/src/notify.cpp.
 #pragma once
 
+#include <corio/runtime/detail/intrusive_list.hpp>
 #include <corio/runtime/leaf.hpp>
 #include <corio/runtime/waker.hpp>
 
@@ -46,7 +49,7 @@ public:
     notify() noexcept = default;
     notify(const notify&) = delete;
     notify& operator=(const notify&) = delete;
-    ~notify() { assert(tail_ == nullptr && "notify destroyed with pending notified() awaiters"); }
+    ~notify() { assert(waiters_.empty() && "notify destroyed with pending notified() awaiters"); }
 
     class notified_operation;
 
@@ -61,48 +64,19 @@ public:
                                              std::memory_order_acquire))
                 return;
         }
-        std::unique_lock lock(mutex_);
-        waker w = notify_one_locked();
-        lock.unlock();
-        std::move(w).wake();
+        notify_one_slow();
     }
 
     /// Wakes every notified() created before this call; stores no permit.
-    void notify_waiters() noexcept {
-        std::unique_lock lock(mutex_);
-        // Bumping the generation completes every awaiter created before: a queued one is popped
-        // below, one not yet polled sees the new generation at its first poll.
-        const std::uint64_t now = state_.fetch_add(generation_one, std::memory_order_acq_rel) + generation_one;
-        const std::uint64_t gen = now >> generation_shift;
-        for (;;) {
-            waker batch[wake_batch];
-            std::size_t k = 0;
-            // Oldest at the tail: every waiter of an older generation sits behind the newer ones.
-            while (tail_ && tail_->gen_ < gen && k < wake_batch) {
-                waiter* w = tail_;
-                unlink(w);
-                batch[k++] = std::move(w->waker_);
-                // Release: the list is done with w; pairs with the acquire load in poll/~.
-                w->notification_.store(by_all, std::memory_order_release);
-            }
-            if (!tail_) clear_waiting_locked();
-            const bool more = tail_ && tail_->gen_ < gen;
-            lock.unlock();
-            for (std::size_t i = 0; i < k; ++i) std::move(batch[i]).wake();
-            if (!more) return;
-            lock.lock();
-        }
-    }
+    void notify_waiters() noexcept;
 
     /// `co_await n.notified()` completes after a notify_one (or a stored permit) or a
     /// notify_waiters called after this call.
     [[nodiscard]] inline notified_operation notified() noexcept;
 
 private:
-    static constexpr std::size_t wake_batch = 32;
-
     // The waiter node of a notified(), embedded in its awaiter (no allocation per wait).
-    // Access:   prev_, next_, waker_ are guarded by mutex_ while the node is linked (the owner
+    // Access:   hook_, waker_ are guarded by mutex_ while the node is linked (the owner
     //           linked it and notification_ is none); afterwards they belong to the owner.
     //           gen_ is set at creation and never changes.
     //           notification_ is written under mutex_ by whoever unlinks the node for a
@@ -111,8 +85,7 @@ private:
     // Ordering: release store of notification_ pairs with the owner's acquire load: seeing a
     //           notification, the owner may complete or destroy the node without the lock.
     struct waiter {
-        waiter* prev_ = nullptr;
-        waiter* next_ = nullptr;
+        ::corio::detail::list_hook<waiter> hook_;
         waker waker_;
         std::uint64_t gen_ = 0;
         std::atomic<std::uint8_t> notification_{none};
@@ -135,54 +108,17 @@ private:
 
     std::atomic<std::uint64_t> state_{0};
     std::mutex mutex_;
-    // Guarded by mutex_: waiters, newest at head_, oldest at tail_ (notify_one pops the tail:
-    // FIFO).
-    waiter* head_ = nullptr;
-    waiter* tail_ = nullptr;
+    // Guarded by mutex_: waiters, newest at the front, oldest at the back (notify_one pops the
+    // back: FIFO).
+    ::corio::detail::intrusive_list<waiter, &waiter::hook_> waiters_;
 
-    void push_front(waiter* w) noexcept {
-        w->prev_ = nullptr;
-        w->next_ = head_;
-        if (head_) head_->prev_ = w;
-        else tail_ = w;
-        head_ = w;
-    }
-    void unlink(waiter* w) noexcept {
-        if (w->prev_) w->prev_->next_ = w->next_;
-        else head_ = w->next_;
-        if (w->next_) w->next_->prev_ = w->prev_;
-        else tail_ = w->prev_;
-        w->prev_ = w->next_ = nullptr;
-    }
-    // Under the lock, with the list just emptied: waiting -> empty (the word is stable while
-    // waiting, so one RMW suffices).
-    void clear_waiting_locked() noexcept {
-        if ((state_.load(std::memory_order_relaxed) & status_mask) == st_waiting)
-            state_.fetch_and(~status_mask, std::memory_order_acq_rel);
-    }
-
+    // Locked paths (notify.cpp).
+    void notify_one_slow() noexcept;
+    // Under the lock, with the list just emptied: waiting -> empty.
+    void clear_waiting_locked() noexcept;
     // Under the lock: hands one notification to the oldest waiter (returning its waker, to be
     // woken after unlocking) or stores the permit.
-    waker notify_one_locked() noexcept {
-        std::uint64_t cur = state_.load(std::memory_order_acquire);
-        for (;;) {
-            if ((cur & status_mask) != st_waiting) {
-                if ((cur & status_mask) == st_notified) return {};
-                if (state_.compare_exchange_weak(cur, (cur & ~status_mask) | st_notified, std::memory_order_acq_rel,
-                                                 std::memory_order_acquire))
-                    return {};
-                continue;
-            }
-            waiter* w = tail_;
-            assert(w && "notify: status waiting with an empty list");
-            unlink(w);
-            waker wk = std::move(w->waker_);
-            // Release: last touch of w; pairs with the owner's acquire load.
-            w->notification_.store(by_one, std::memory_order_release);
-            if (!tail_) clear_waiting_locked();
-            return wk;
-        }
-    }
+    waker notify_one_locked() noexcept;
 };
 
 /// Awaiter of notified(): a leaf whose node is the waiter in the queue. Pinned once polled.
@@ -209,25 +145,7 @@ public:
     /// through the generation, so the next poll completes at once. Back to init; idempotent; a
     /// no-op unless the last poll returned false.
     void cancel() noexcept override {
-        if (phase_ != phase::waiting) return;
-        phase_ = phase::init;
-        waker dropped;  // declared before the lock: dropped after it is released
-        waker forwarded;
-        std::unique_lock lock(n_->mutex_);
-        // Acquire: pairs with the notifier's release; if set, the list is done with node_.
-        const std::uint8_t got = node_.notification_.load(std::memory_order_acquire);
-        if (got == none) {
-            n_->unlink(&node_);
-            dropped = std::move(node_.waker_);
-            if (!n_->tail_) n_->clear_waiting_locked();
-        } else if (got == by_one) {
-            forwarded = n_->notify_one_locked();
-        }
-        // The node is unlinked and ours: reset it for a later poll. Resetting by_all loses
-        // nothing: poll_first's generation check sees that notify_waiters again.
-        node_.notification_.store(none, std::memory_order_relaxed);
-        lock.unlock();
-        std::move(forwarded).wake();
+        if (phase_ == phase::waiting) cancel_waiting();
     }
     void await_resume() const noexcept {}
 
@@ -245,44 +163,9 @@ private:
     notify::waiter node_;
     phase phase_ = phase::init;
 
-    bool poll_first(context& cx) noexcept {
-        notify& n = *n_;
-        std::uint64_t cur = n.state_.load(std::memory_order_acquire);
-        for (;;) {  // lock-free: a newer generation, or a stored permit
-            if ((cur >> generation_shift) != node_.gen_) return finish();
-            if ((cur & status_mask) != st_notified) break;
-            if (n.state_.compare_exchange_weak(cur, cur & ~status_mask, std::memory_order_acq_rel,
-                                               std::memory_order_acquire))
-                return finish();
-        }
-        waker fresh = cx.waker().clone();  // cloned outside the lock
-        std::unique_lock lock(n.mutex_);
-        cur = n.state_.load(std::memory_order_acquire);
-        for (;;) {  // register, then re-check, under the lock
-            if ((cur >> generation_shift) != node_.gen_) return finish();
-            const std::uint64_t st = cur & status_mask;
-            if (st == st_waiting) break;
-            const std::uint64_t next = (cur & ~status_mask) | (st == st_notified ? st_empty : st_waiting);
-            if (n.state_.compare_exchange_weak(cur, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
-                if (st == st_notified) return finish();
-                break;
-            }
-        }
-        node_.waker_ = std::move(fresh);
-        n.push_front(&node_);
-        phase_ = phase::waiting;
-        return false;
-    }
-
-    bool poll_waiting(context& cx) noexcept {
-        // Acquire: pairs with the notifier's release; the list no longer refers to node_.
-        if (node_.notification_.load(std::memory_order_acquire) != none) return finish();
-        waker old;  // dropped after the lock is released
-        std::unique_lock lock(n_->mutex_);
-        if (node_.notification_.load(std::memory_order_relaxed) != none) return finish();
-        if (!node_.waker_.will_wake(cx.waker())) old = std::exchange(node_.waker_, cx.waker().clone());
-        return false;
-    }
+    bool poll_first(context& cx) noexcept;    // notify.cpp
+    bool poll_waiting(context& cx) noexcept;  // notify.cpp
+    void cancel_waiting() noexcept;           // notify.cpp
 
     bool finish() noexcept {
         phase_ = phase::done;

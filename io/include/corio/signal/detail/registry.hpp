@@ -1,207 +1,43 @@
-// corio/signal/detail/registry.hpp — the process-wide signal registry behind corio::signal.
+// corio/signal/detail/registry.hpp — the seam between corio::signal's listeners and the
+// process-wide signal registry (a handler per signal, an eventfd and a dispatcher thread), which
+// lives in io/src/signal/registry.cpp: that file documents the delivery path and its invariants.
 //
-// Delivery path (Tokio's signal driver, with a dispatcher thread in place of the io driver, so
-// signals work the same on the io_uring and epoll backends and on plain threads):
-//
-//   signal handler (any thread)            dispatcher thread (one per process, lazy)
-//   ---------------------------            ------------------------------------------
-//   slot.raised += 1  (relaxed)            read(eventfd)            <- blocks here
-//   write(eventfd, 1) (async-signal-safe)  for each slot with raised != seen_raised:
-//                                              lock; ++generation; take the waiters; unlock
-//                                              wake each waiter
-//
-// The handler only does an atomic increment and a write(2), the two things a handler may do.
-// Listeners compare the slot's generation with the last one they saw: several deliveries between
-// two receives coalesce into one (as with Tokio and with POSIX signals themselves).
-//
-// Invariants:
-//   * slot::raised_   written by the handler only (fetch_add, relaxed: the eventfd write/read pair
-//                      orders it before the dispatcher's load); read by the dispatcher.
-//   * slot::generation_, waiters_  guarded by slot::mutex_. generation_ only grows.
-//   * A listener registers its waker under the mutex after checking generation_ under the same
-//     mutex, and the dispatcher bumps generation_ and takes the waiters under it: no lost wake.
-//   * waiter::linked and waiter::w are guarded by slot::mutex_ (the dispatcher unlinks and takes
-//     the waker from its thread). A node holds a waker clone only while linked: poll() drops it
-//     when it reports ready, cancel() when it unlinks the node, fire() takes it to wake it.
-//   * Handlers are installed once per signal and never removed (as Tokio: once a program listens
-//     for SIGINT, ctrl-c no longer ends it by default).
+// A listener remembers the last generation of its signal that it saw; a recv() polls for a newer
+// one, and while there is none its waiter node (below, embedded in the awaiter) is linked in the
+// signal's slot with a waker. Several deliveries between two receives coalesce into one.
 #pragma once
 
+#include <corio/runtime/detail/intrusive_list.hpp>
 #include <corio/runtime/waker.hpp>
 
-#include <array>
-#include <atomic>
-#include <cerrno>
-#include <csignal>
 #include <cstdint>
-#include <mutex>
 #include <system_error>
-#include <thread>
-#include <vector>
-
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 namespace corio::signal::detail {
 
 inline constexpr int max_signal = 65;  // covers SIGRTMAX on Linux
 
 // A listener waiting for the next generation of one signal (the node lives in the awaiter).
+// Access: hook and w are guarded by the slot's mutex (the dispatcher unlinks the node and takes
+//   the waker from its thread). A node holds a waker clone only while linked.
 struct waiter {
-    waiter* prev = nullptr;  // all guarded by slot::mutex_
-    waiter* next = nullptr;
-    bool linked = false;
-    waker w;  // set while linked (see the invariants above)
+    ::corio::detail::list_hook<waiter> hook;
+    waker w;
 };
 
-class slot {
-public:
-    std::atomic<std::uint64_t> raised_{0};  // handler-side count
-    std::uint64_t seen_raised_ = 0;         // dispatcher thread only
-    std::once_flag installed_;
-    std::error_code install_error_;          // set once, under installed_
+// Installs the handler for `signo` (once per process) and starts the dispatcher (once).
+// Precondition: 0 < signo < max_signal.
+std::error_code ensure_installed(int signo);
 
-    std::uint64_t generation() {
-        std::lock_guard lock(mutex_);
-        return generation_;
-    }
+// The generation of `signo` now: a listener created now sees the deliveries after it.
+std::uint64_t current_generation(int signo);
 
-    // True if a generation newer than `seen` exists (and `seen` is advanced to it); otherwise
-    // `n` is linked with a clone of `w`.
-    bool poll(std::uint64_t& seen, waiter& n, waker_ref w) {
-        waker old;  // dropped after the unlock
-        std::lock_guard lock(mutex_);
-        if (generation_ != seen) {
-            seen = generation_;
-            if (n.linked) unlink(n);
-            old = std::move(n.w);
-            return true;
-        }
-        if (!n.w.will_wake(w)) old = std::exchange(n.w, w.clone());
-        if (!n.linked) {
-            n.prev = nullptr;
-            n.next = head_;
-            if (head_) head_->prev = &n;
-            head_ = &n;
-            n.linked = true;
-        }
-        return false;
-    }
+// True if a generation of `signo` newer than `seen` exists (and `seen` is advanced to it; `n`
+// leaves the slot and drops its waker); otherwise `n` is linked with a clone of `w`.
+bool poll_generation(int signo, std::uint64_t& seen, waiter& n, waker_ref w);
 
-    // Unlinks `n` (if the dispatcher did not already take it) and drops its waker: nothing of the
-    // node is left in the slot. Consumes no generation.
-    void cancel(waiter& n) noexcept {
-        waker old;  // dropped after the unlock
-        std::lock_guard lock(mutex_);
-        if (n.linked) unlink(n);
-        old = std::move(n.w);
-    }
-
-    // Dispatcher: a new generation; wakes everyone waiting.
-    void fire() {
-        std::vector<waker> wake;
-        {
-            std::lock_guard lock(mutex_);
-            ++generation_;
-            while (waiter* n = head_) {
-                unlink(*n);
-                wake.push_back(std::move(n->w));
-            }
-        }
-        for (auto& w : wake) std::move(w).wake();
-    }
-
-private:
-    void unlink(waiter& n) noexcept {
-        if (n.prev) n.prev->next = n.next;
-        else head_ = n.next;
-        if (n.next) n.next->prev = n.prev;
-        n.prev = n.next = nullptr;
-        n.linked = false;
-    }
-
-    std::mutex mutex_;
-    std::uint64_t generation_ = 0;  // guarded by mutex_
-    waiter* head_ = nullptr;        // guarded by mutex_
-};
-
-class registry {
-public:
-    static registry& get() {
-        // Never destroyed: a signal may arrive during static destruction.
-        static registry* r = new registry();
-        return *r;
-    }
-
-    slot& at(int signo) { return slots_[static_cast<std::size_t>(signo)]; }
-
-    // Installs the handler for `signo` (once) and starts the dispatcher (once).
-    std::error_code ensure_installed(int signo) {
-        std::call_once(start_, [this] { start_dispatcher(); });
-        if (start_error_) return start_error_;
-        slot& s = at(signo);
-        std::call_once(s.installed_, [&s, signo] {
-            struct sigaction sa {};
-            sa.sa_handler = &handle;
-            sigemptyset(&sa.sa_mask);
-            sa.sa_flags = SA_RESTART;
-            if (::sigaction(signo, &sa, nullptr) != 0) s.install_error_ = std::error_code(errno, std::system_category());
-        });
-        return s.install_error_;
-    }
-
-private:
-    registry() = default;
-
-    static void handle(int signo) {
-        const int saved = errno;
-        registry& r = *instance_for_handler();
-        r.slots_[static_cast<std::size_t>(signo)].raised_.fetch_add(1, std::memory_order_relaxed);
-        const std::uint64_t one = 1;
-        [[maybe_unused]] ssize_t n = ::write(r.event_fd_, &one, sizeof one);
-        errno = saved;
-    }
-
-    // The handler must not run a function-local static's guard: it reads this plain pointer,
-    // published before any handler is installed.
-    static registry*& instance_for_handler() {
-        static registry* p = nullptr;
-        return p;
-    }
-
-    void start_dispatcher() {
-        event_fd_ = ::eventfd(0, EFD_CLOEXEC);
-        if (event_fd_ < 0) {
-            start_error_ = std::error_code(errno, std::system_category());
-            return;
-        }
-        instance_for_handler() = this;
-        std::thread([this] { dispatch(); }).detach();
-    }
-
-    void dispatch() {
-        // Signals are handled on whichever thread the kernel picks; this thread only fans out.
-        sigset_t all;
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, nullptr);
-        for (;;) {
-            std::uint64_t v;
-            const ssize_t n = ::read(event_fd_, &v, sizeof v);
-            if (n < 0 && errno == EINTR) continue;
-            for (auto& s : slots_) {
-                const std::uint64_t raised = s.raised_.load(std::memory_order_relaxed);
-                if (raised != s.seen_raised_) {
-                    s.seen_raised_ = raised;
-                    s.fire();
-                }
-            }
-        }
-    }
-
-    std::array<slot, max_signal> slots_;
-    std::once_flag start_;
-    std::error_code start_error_;
-    int event_fd_ = -1;
-};
+// Unlinks `n` (if the dispatcher did not already take it) and drops its waker: nothing of the
+// node is left in the slot. Consumes no generation.
+void cancel_wait(int signo, waiter& n) noexcept;
 
 }  // namespace corio::signal::detail

@@ -8,12 +8,12 @@
 // to notified and wakes the one task waiting in join_next. join_next therefore never scans: it
 // pops the notified list.
 //
-// Lists:    idle_, notified_ (doubly linked through entry_base::prev_/next_), which_ says which
+// Lists:    idle_, notified_ (intrusive_lists through entry_base::hook_), which_ says which
 //           one an entry is in, or none once the owner removed it.
 // Initial:  both lists empty, no waiter. A new entry goes into idle_, then its task's join waker is
 //           registered; if the task had already completed, the owner notifies the entry itself.
-// Access:   prev_, next_, which_, the lists and waiter_ are guarded by mutex_. The entry's payload
-//           (the join_handle) and the owner list (all_prev_/all_next_) belong to the owner of the
+// Access:   hook_, which_, the lists and waiter_ are guarded by mutex_. The entry's payload
+//           (the join_handle) and the owner list (through all_hook_) belong to the owner of the
 //           join_set, which is the only one to insert, pop or remove entries.
 // Rules:    1. Only a waker moves an entry idle -> notified; only the owner (pop_notified) moves it
 //              notified -> idle, and only the owner sets which_ = none (remove, drain).
@@ -33,6 +33,7 @@
 //           sees every write made under the other refs.
 #pragma once
 
+#include <corio/runtime/detail/intrusive_list.hpp>
 #include <corio/runtime/waker.hpp>
 
 #include <atomic>
@@ -75,15 +76,13 @@ private:
     idle_notified_set* const set_;      // Lifetime: this entry holds one ref on it.
 
     // Guarded by set_->mutex_.
-    join_set_entry_base* prev_ = nullptr;
-    join_set_entry_base* next_ = nullptr;
+    list_hook<join_set_entry_base> hook_;
     list which_ = list::none;
 
 public:
     // Owned by the join_set's owner: the list of every entry it has not removed yet, so that
     // abort_all() can walk the entries without taking mutex_ (abort schedules tasks: rule 4).
-    join_set_entry_base* all_prev_ = nullptr;
-    join_set_entry_base* all_next_ = nullptr;
+    list_hook<join_set_entry_base> all_hook_;
 };
 
 class idle_notified_set {
@@ -102,7 +101,7 @@ public:
     void insert_idle(join_set_entry_base* e) noexcept {
         std::lock_guard lock(mutex_);
         e->which_ = join_set_entry_base::list::idle;
-        push(idle_, e);
+        idle_.push_back(e);
     }
 
     // Waker side, any thread (rule 1, 2, 3): idle -> notified, then wake the waiter.
@@ -111,9 +110,9 @@ public:
         {
             std::lock_guard lock(mutex_);
             if (e->which_ != join_set_entry_base::list::idle) return;
-            unlink(idle_, e);
+            idle_.remove(e);
             e->which_ = join_set_entry_base::list::notified;
-            push(notified_, e);
+            notified_.push_back(e);
             w = std::move(waiter_);
         }
         std::move(w).wake();  // outside the lock (rule 4)
@@ -126,11 +125,10 @@ public:
         join_set_entry_base* e;
         {
             std::lock_guard lock(mutex_);
-            e = notified_.head;
+            e = notified_.pop_front();
             if (e) {
-                unlink(notified_, e);
                 e->which_ = join_set_entry_base::list::idle;
-                push(idle_, e);
+                idle_.push_back(e);
             } else if (!waiter_.will_wake(waiter)) {
                 old = std::exchange(waiter_, waiter.clone());  // clone only takes a ref
             }
@@ -143,16 +141,16 @@ public:
     void unpop(join_set_entry_base* e) noexcept {
         std::lock_guard lock(mutex_);
         if (e->which_ != join_set_entry_base::list::idle) return;
-        unlink(idle_, e);
+        idle_.remove(e);
         e->which_ = join_set_entry_base::list::notified;
-        push_front(notified_, e);
+        notified_.push_front(e);
     }
 
     // Owner: unlinks the entry for good; later wakes of it do nothing (rule 2).
     void remove(join_set_entry_base* e) noexcept {
         std::lock_guard lock(mutex_);
         assert(e->which_ != join_set_entry_base::list::none);
-        unlink(e->which_ == join_set_entry_base::list::idle ? idle_ : notified_, e);
+        (e->which_ == join_set_entry_base::list::idle ? idle_ : notified_).remove(e);
         e->which_ = join_set_entry_base::list::none;
     }
 
@@ -166,37 +164,12 @@ public:
     }
 
 private:
-    struct list_head {
-        join_set_entry_base* head = nullptr;
-        join_set_entry_base* tail = nullptr;
-    };
-
-    static void push(list_head& l, join_set_entry_base* e) noexcept {
-        e->next_ = nullptr;
-        e->prev_ = l.tail;
-        if (l.tail) l.tail->next_ = e;
-        else l.head = e;
-        l.tail = e;
-    }
-    static void push_front(list_head& l, join_set_entry_base* e) noexcept {
-        e->prev_ = nullptr;
-        e->next_ = l.head;
-        if (l.head) l.head->prev_ = e;
-        else l.tail = e;
-        l.head = e;
-    }
-    static void unlink(list_head& l, join_set_entry_base* e) noexcept {
-        if (e->prev_) e->prev_->next_ = e->next_;
-        else l.head = e->next_;
-        if (e->next_) e->next_->prev_ = e->prev_;
-        else l.tail = e->prev_;
-        e->prev_ = e->next_ = nullptr;
-    }
+    using entry_list = intrusive_list<join_set_entry_base, &join_set_entry_base::hook_>;
 
     std::atomic<std::size_t> refs_{1};  // the join_set's ref
     std::mutex mutex_;
-    list_head idle_;      // guarded by mutex_
-    list_head notified_;  // guarded by mutex_
+    entry_list idle_;      // guarded by mutex_
+    entry_list notified_;  // guarded by mutex_
     waker waiter_;        // guarded by mutex_: the task waiting in join_next, if any
 };
 

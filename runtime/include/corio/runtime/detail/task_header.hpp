@@ -7,6 +7,7 @@
 #pragma once
 
 #include <corio/runtime/detail/frame_allocator.hpp>
+#include <corio/runtime/detail/intrusive_list.hpp>
 #include <corio/runtime/detail/task_state.hpp>
 #include <corio/runtime/leaf.hpp>
 #include <corio/runtime/waker.hpp>
@@ -47,9 +48,7 @@ public:
     task_header* queue_next_ = nullptr;
     // Guarded by the owned list's mutex (owner_ < 0), or owned by worker owner_'s thread
     // (runtime/src/local_owned.hpp).
-    task_header* owned_prev_ = nullptr;
-    task_header* owned_next_ = nullptr;
-    bool owned_linked_ = false;
+    list_hook<task_header> owned_hook_;
     std::int32_t owner_ = -1;           // the worker whose local list holds the task, or -1
     std::uint32_t owned_index_ = 0;     // its slot there
 
