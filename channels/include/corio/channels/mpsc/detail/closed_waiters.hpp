@@ -3,6 +3,7 @@
 // One per channel (chan::closed_waiters_).
 #pragma once
 
+#include <corio/runtime/detail/intrusive_list.hpp>
 #include <corio/runtime/waker.hpp>
 
 #include <array>
@@ -18,9 +19,7 @@ namespace corio::detail::mpsc {
 //   it). idle -> waiting: a pending poll. waiting -> notified: close_rx (chan.hpp).
 //   waiting / notified -> idle: a ready poll, or cancel (both drop the waker).
 struct closed_waiter {
-    closed_waiter* prev_ = nullptr;  // all four guarded by closed_waiter_list::mutex_
-    closed_waiter* next_ = nullptr;
-    bool linked_ = false;
+    list_hook<closed_waiter> hook_;  // both guarded by closed_waiter_list::mutex_
     waker waker_;
 };
 
@@ -42,19 +41,12 @@ public:
         waker old;
         std::lock_guard lock(mutex_);
         if (is_closed()) {
-            if (node.linked_) unlink(&node);
+            if (waiters_.contains(&node)) waiters_.remove(&node);
             old = std::move(node.waker_);
             return true;
         }
         if (!node.waker_.will_wake(w)) old = std::exchange(node.waker_, w.clone());
-        if (!node.linked_) {
-            node.prev_ = tail_;
-            node.next_ = nullptr;
-            if (tail_) tail_->next_ = &node;
-            else head_ = &node;
-            tail_ = &node;
-            node.linked_ = true;
-        }
+        if (!waiters_.contains(&node)) waiters_.push_back(&node);
         return false;
     }
 
@@ -64,7 +56,7 @@ public:
     void cancel(closed_waiter& node) noexcept {
         waker old;
         std::lock_guard lock(mutex_);
-        if (node.linked_) unlink(&node);
+        if (waiters_.contains(&node)) waiters_.remove(&node);
         old = std::move(node.waker_);
     }
 
@@ -77,12 +69,8 @@ public:
             bool more;
             {
                 std::lock_guard lock(mutex_);
-                while (head_ && k < wakers.size()) {
-                    closed_waiter* w = head_;
-                    unlink(w);
-                    wakers[k++] = std::move(w->waker_);
-                }
-                more = head_ != nullptr;
+                while (!waiters_.empty() && k < wakers.size()) wakers[k++] = std::move(waiters_.pop_front()->waker_);
+                more = !waiters_.empty();
             }
             for (std::size_t i = 0; i < k; ++i) std::move(wakers[i]).wake();
             if (!more) return;
@@ -90,18 +78,8 @@ public:
     }
 
 private:
-    void unlink(closed_waiter* w) noexcept {
-        if (w->prev_) w->prev_->next_ = w->next_;
-        else head_ = w->next_;
-        if (w->next_) w->next_->prev_ = w->prev_;
-        else tail_ = w->prev_;
-        w->prev_ = w->next_ = nullptr;
-        w->linked_ = false;
-    }
-
     std::mutex mutex_;
-    closed_waiter* head_ = nullptr;  // guarded by mutex_
-    closed_waiter* tail_ = nullptr;  // guarded by mutex_
+    intrusive_list<closed_waiter, &closed_waiter::hook_> waiters_;  // guarded by mutex_
 };
 
 }  // namespace corio::detail::mpsc
