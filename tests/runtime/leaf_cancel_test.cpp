@@ -3,6 +3,7 @@
 // nobody), and the operation can be polled again keeping its argument — and the combinators'
 // side of the rule: a task<T> operand runs inline and is destroyed when it loses; a temporary
 // join_handle operand is aborted and waited for.
+#include <corio/channels/sync/mutex.hpp>
 #include <corio/runtime/join_handle.hpp>
 #include <corio/runtime/join_set.hpp>
 #include <corio/runtime/runtime.hpp>
@@ -283,6 +284,42 @@ corio::task<void> named_handle_body() {
 TEST(combinator_cancel, a_named_join_handle_keeps_its_task_running) {
     corio::runtime rt({.worker_threads = 2});
     rt.block_on(named_handle_body());
+}
+
+// A winner's result is kept by the select while it waits for an aborted loser; if the selecting
+// task is itself aborted meanwhile, the result (a lock guard) is destroyed with the select instead
+// of staying untaken in the winning lock operation, which would hold the mutex forever.
+corio::task<void> spin_until(std::atomic<bool>* started, std::atomic<bool>* release) {
+    started->store(true);
+    while (!release->load()) std::this_thread::yield();  // never suspends: abort waits for it
+    co_await corio::yield_now();
+}
+
+struct stash_state {
+    corio::sync::mutex<int> m{0};
+    std::atomic<bool> started{false}, release{false}, in_select{false};
+};
+
+corio::task<void> select_lock_against_spinner(stash_state* st, corio::join_handle<void> h) {
+    st->in_select.store(true);
+    co_await corio::select(st->m.lock(), std::move(h));  // the lock wins; the spinner is aborted
+    ADD_FAILURE() << "select returned while its aborted loser was still running";
+}
+
+TEST(combinator_cancel, a_winner_waiting_on_an_aborted_loser_gives_its_result_back_if_the_select_dies) {
+    corio::runtime rt({.worker_threads = 2});
+    stash_state st;
+    // The spinner occupies one worker (spawned from outside: the inject queue); the selecting task
+    // runs on the other.
+    auto h = rt.spawn(spin_until(&st.started, &st.release));
+    while (!st.started.load()) std::this_thread::yield();
+    auto a = rt.spawn(select_lock_against_spinner(&st, std::move(h)));
+    while (!st.in_select.load()) std::this_thread::yield();
+    a.abort();
+    auto r = a.blocking_join();
+    EXPECT_TRUE(!r && r.error().is_cancelled());
+    EXPECT_TRUE(st.m.try_lock().has_value());  // the stashed guard unlocked when the select died
+    st.release.store(true);
 }
 
 }  // namespace

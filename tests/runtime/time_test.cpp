@@ -327,6 +327,7 @@ public:
         waker_.set(cx.waker());
         return false;
     }
+    void cancel() noexcept override { waker_.reset(); }
     void await_resume() {}
     std::unique_ptr<int> take_value() noexcept { return std::move(value_); }
 

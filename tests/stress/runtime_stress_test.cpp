@@ -27,6 +27,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include <utility>
 
 #include "support/stress.hpp"
 
@@ -171,6 +172,12 @@ public:
             }
         }
         return false;
+    }
+    // One consumer per source: its registration is the source's only waker.
+    void cancel() noexcept override {
+        corio::waker gone;  // dropped after unlock
+        std::lock_guard lock(s_->mutex);
+        gone = std::move(s_->waker);
     }
     void await_resume() const noexcept {}
 
@@ -563,6 +570,7 @@ public:
         waker_.set(cx.waker());
         return false;
     }
+    void cancel() noexcept override { waker_.reset(); }
     void await_resume() const noexcept {}
 
 private:
@@ -588,15 +596,32 @@ public:
     bool poll(corio::context& cx) noexcept override {
         if (polled_) return true;  // any wake makes it ready
         polled_ = true;
+        registered_as_ = cx.waker().data();
         std::lock_guard lock(r_->mutex);
         r_->wakers.push_back(cx.waker().clone());
         return false;
+    }
+    // Withdraws the clone this operation registered (one operation per task: the task's waker
+    // identifies it).
+    void cancel() noexcept override {
+        if (!std::exchange(polled_, false)) return;
+        std::vector<corio::waker> gone;  // dropped after unlock
+        std::lock_guard lock(r_->mutex);
+        for (auto it = r_->wakers.begin(); it != r_->wakers.end();) {
+            if (it->as_ref().data() == registered_as_) {
+                gone.push_back(std::move(*it));
+                it = r_->wakers.erase(it);
+            } else {
+                ++it;
+            }
+        }
     }
     void await_resume() const noexcept {}
 
 private:
     wake_registry* r_;
     bool polled_ = false;
+    const void* registered_as_ = nullptr;
 };
 
 struct shutdown_state {

@@ -24,8 +24,9 @@
 //   yields recv_error::closed. send() with no receivers fails and hands the value back.
 // Errors: broadcast::recv_error {closed, lagged(skipped)}, broadcast::try_recv_error {empty,
 //   closed, lagged(skipped)}, broadcast::send_error<T> (= corio::send_error<T>, value handed back).
-// Cancel safety: recv() is cancel safe: a pending recv that is abandoned (select, timeout, abort)
-//   has consumed nothing and unlinks itself; the next recv() yields the same value.
+// Cancel safety: recv() is cancel safe: a pending recv that is cancelled (cancel(), or destroyed:
+//   select, timeout, abort) has consumed nothing, unlinks itself and drops its waker; polled
+//   again (or the next recv()) it yields the same value.
 // Memory ordering: everything a sender did before send(v) is visible to a receiver that got v.
 // Resumption: waiting receivers are woken through their wakers after the channel's lock is
 //   released; send() never resumes anyone inline.
@@ -319,11 +320,14 @@ public:
         guard.unlock();
     }
 
-    // Unlinks a waiter if it is linked (a recv() destroyed while pending).
+    // Unlinks a waiter if it is linked and drops its waker (a pending recv() cancelled or
+    // destroyed). Afterwards the node is the owner's (list_waiter's Access rule) and empty.
     void remove_waiter(list_waiter& w) noexcept {
-        if (!w.is_queued()) return;
-        std::lock_guard lock(tail_mutex_);
-        if (w.queued_.load(std::memory_order_relaxed)) tail_.waiters.remove(&w);
+        if (w.is_queued()) {
+            std::lock_guard lock(tail_mutex_);
+            if (w.queued_.load(std::memory_order_relaxed)) tail_.waiters.remove(&w);
+        }
+        w.waker_.reset();  // not queued: ours (a notifier that popped it has moved it out already)
     }
 
 private:
@@ -448,9 +452,7 @@ public:
         explicit recv_operation(receiver* rx) noexcept : rx_(rx) {}
         recv_operation(const recv_operation&) = delete;
         recv_operation& operator=(const recv_operation&) = delete;
-        ~recv_operation() {
-            if (rx_->shared_) rx_->shared_->remove_waiter(node_);
-        }
+        ~recv_operation() { cancel(); }
 
         bool poll(context& cx) noexcept override {
             auto* sh = rx_->shared_;
@@ -483,6 +485,12 @@ public:
                 case detail::broadcast_status::closed: out_.emplace(unexpected(recv_error::closed())); return true;
                 default: return false;
             }
+        }
+
+        /// Unlinks the node and drops its waker; nothing was consumed. Harmless after a ready poll
+        /// (a send may not have popped the node yet: recv_ref reads without the tail mutex).
+        void cancel() noexcept override {
+            if (rx_->shared_) rx_->shared_->remove_waiter(node_);
         }
 
         result<T, recv_error> await_resume() {

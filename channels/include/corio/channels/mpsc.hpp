@@ -25,14 +25,15 @@
 //     permits reserved before the close) can still be received; then recv() yields nullopt.
 // Errors: send_error<T> (corio/channels/error.hpp); try_send_error<T>, try_recv_error,
 //   reserve_error, try_reserve_error (corio/channels/mpsc/error.hpp).
-// Cancel safety: every awaitable operation is cancel safe (destroyed while pending — select,
-//   timeout, abort — it has had no effect):
-//   - recv() / recv_many(): nothing was taken; the values stay queued for the next receive.
+// Cancel safety: every awaitable operation is cancel safe: cancel() (a combinator's losing
+//   operand) or destruction while pending — select, timeout, abort — undoes it, and a cancelled
+//   operation may be awaited again (leaf contract, corio/runtime/leaf.hpp):
+//   - recv() / recv_many(): nothing was taken; the values stay queued; the waker is dropped.
 //   - send(v): nothing was sent, and the value stays in the awaiter: take_value() returns it (a
-//     select or timeout hands it back); the queued place for capacity is given up, and capacity
-//     already assigned to it is passed on to the next waiting sender.
-//   - reserve(): the permit (or capacity assigned to it) is passed on.
-//   - closed(): no effect.
+//     select or timeout hands it back); the queued place for capacity is given up (polled again,
+//     it queues at the back), and capacity already assigned to it goes to the next waiting sender.
+//   - reserve(): as send: the queued place and any capacity assigned to it are passed on.
+//   - closed(): leaves the closed() waiters.
 //   A permit destroyed unused returns its slot.
 // Ordering: messages from one sender (or one chain of copies used in sequence) arrive in the
 //   order sent. Everything a sender did before a send is visible to the receiver once it has
@@ -67,6 +68,11 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+namespace corio::stream {
+template <class T>
+class receiver_stream;
+}  // namespace corio::stream
 
 namespace corio::mpsc {
 
@@ -144,12 +150,14 @@ public:
         explicit closed_operation(chan<T>* c) noexcept : chan_(c) {}
         closed_operation(const closed_operation&) = delete;
         closed_operation& operator=(const closed_operation&) = delete;
-        ~closed_operation() {
-            if (polled_) chan_->cancel_closed(node_);
-        }
+        ~closed_operation() { cancel(); }
         bool poll(context& cx) noexcept override {
             polled_ = true;
             return chan_->poll_closed(node_, cx.waker());
+        }
+        /// Leaves the closed() waiters (the node goes back to idle: chan.hpp, closed_waiter).
+        void cancel() noexcept override {
+            if (std::exchange(polled_, false)) chan_->cancel_closed(node_);
         }
         void await_resume() const noexcept {}
 
@@ -275,6 +283,9 @@ public:
             }
             return false;
         }
+        /// Leaves the capacity queue; capacity already assigned goes to the next waiting sender.
+        /// The value stays (take_value()); polled again, the send queues at the back.
+        void cancel() noexcept override { acq_.cancel(); }
 
         result<void, send_error<T>> await_resume() {
             if (value_) {
@@ -321,6 +332,11 @@ public:
             if (!deadline_.poll_deadline(cx)) return false;
             timed_out_ = true;
             return true;
+        }
+        /// As send_operation::cancel; the sleep leaves the timer wheel and keeps its deadline.
+        void cancel() noexcept override {
+            send_.cancel();
+            deadline_.cancel();
         }
 
         result<void, send_timeout_error<T>> await_resume() {
@@ -374,6 +390,7 @@ public:
         reserve_operation(const reserve_operation&) = delete;
         reserve_operation& operator=(const reserve_operation&) = delete;
         ~reserve_operation() {
+            cancel();
             if (state_ == state::acquired) chan_->return_permit();  // ready but never resumed
         }
 
@@ -386,6 +403,11 @@ public:
             }
             return false;
         }
+        /// Pending: leaves the capacity queue, and capacity already assigned goes to the next
+        /// waiting sender. A no-op once ready (an acquired permit belongs to await_resume).
+        void cancel() noexcept override {
+            if (state_ == state::pending) acq_.cancel();
+        }
         result<permit<T>, reserve_error> await_resume() noexcept {
             if (state_ != state::acquired) return unexpected(reserve_error::closed);
             state_ = state::taken;
@@ -393,6 +415,8 @@ public:
         }
 
     private:
+        // pending (never polled, polled pending, or cancelled: acq_ holds any queue place) ->
+        // acquired / closed (a ready poll) -> taken (await_resume made the permit).
         enum class state { pending, acquired, closed, taken };
         detail::chan<T>* chan_;
         detail::batch_semaphore::acquirer acq_;
@@ -532,12 +556,21 @@ public:
         explicit recv_operation(receiver* rx) noexcept : rx_(rx) {}
         recv_operation(const recv_operation&) = delete;
         recv_operation& operator=(const recv_operation&) = delete;
-        bool poll(context& cx) noexcept override { return rx_->poll_recv(cx, out_); }
+        ~recv_operation() { cancel(); }
+        bool poll(context& cx) noexcept override {
+            pending_ = !rx_->chan_->poll_recv(cx, out_);
+            return !pending_;
+        }
+        /// Drops the receiver's registered waker; nothing was taken.
+        void cancel() noexcept override {
+            if (std::exchange(pending_, false)) rx_->chan_->unregister_rx();
+        }
         std::optional<T> await_resume() noexcept(std::is_nothrow_move_constructible_v<T>) { return std::move(out_); }
 
     private:
         receiver* rx_;
         std::optional<T> out_;
+        bool pending_ = false;  // the last poll returned false (the channel may hold our waker)
     };
     recv_operation recv() noexcept {
         assert(chan_ && "mpsc receiver: recv on an empty receiver");
@@ -553,7 +586,15 @@ public:
             : rx_(rx), buf_(buf), limit_(limit) {}
         recv_many_operation(const recv_many_operation&) = delete;
         recv_many_operation& operator=(const recv_many_operation&) = delete;
-        bool poll(context& cx) noexcept override { return rx_->poll_recv_many(cx, *buf_, limit_, count_); }
+        ~recv_many_operation() { cancel(); }
+        bool poll(context& cx) noexcept override {
+            pending_ = !rx_->chan_->poll_recv_many(cx, *buf_, limit_, count_);
+            return !pending_;
+        }
+        /// Drops the receiver's registered waker; nothing was taken.
+        void cancel() noexcept override {
+            if (std::exchange(pending_, false)) rx_->chan_->unregister_rx();
+        }
         std::size_t await_resume() const noexcept { return count_; }
 
     private:
@@ -561,6 +602,7 @@ public:
         std::vector<T>* buf_;
         std::size_t limit_;
         std::size_t count_ = 0;
+        bool pending_ = false;  // as recv_operation
     };
     recv_many_operation recv_many(std::vector<T>& buf, std::size_t limit) noexcept {
         assert(chan_ && "mpsc receiver: recv_many on an empty receiver");
@@ -632,6 +674,7 @@ public:
 private:
     friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t, const channel_options&);
     friend std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel<T>(const channel_options&);
+    friend class ::corio::stream::receiver_stream<T>;  // polls chan_ directly (no pinned operation)
     explicit receiver(detail::chan<T>* c) noexcept : chan_(c) {}
 
     void drop() noexcept {
@@ -647,55 +690,6 @@ private:
         }
         if (n) c->add_permits(n);
         c->release();
-    }
-
-    bool finish(context& cx, std::optional<T>& out, bool have_value) noexcept {
-        if (!cx.poll_budget()) return false;
-        if (have_value) {
-            out.emplace(chan_->take());
-            chan_->add_permits(1);
-        }
-        return true;
-    }
-
-    // Try, register, try again (never check-then-register).
-    ::corio::detail::mpsc::peek_result peek_registered(context& cx) noexcept {
-        auto r = chan_->peek();
-        if (r != ::corio::detail::mpsc::peek_result::empty) return r;
-        chan_->register_rx(cx.waker());
-        return chan_->peek();
-    }
-
-    bool poll_recv(context& cx, std::optional<T>& out) noexcept {
-        switch (peek_registered(cx)) {
-            case ::corio::detail::mpsc::peek_result::value: return finish(cx, out, true);
-            case ::corio::detail::mpsc::peek_result::closed: return finish(cx, out, false);
-            case ::corio::detail::mpsc::peek_result::empty: break;
-        }
-        // Closed by the receiver: the end comes once no permit is outstanding (a permit holder
-        // that sends, or drops its permit, wakes us).
-        if (chan_->rx_closed() && chan_->is_idle()) return finish(cx, out, false);
-        return false;
-    }
-
-    bool poll_recv_many(context& cx, std::vector<T>& buf, std::size_t limit, std::size_t& count) noexcept {
-        if (limit == 0) return true;
-        switch (peek_registered(cx)) {
-            case ::corio::detail::mpsc::peek_result::value: break;
-            case ::corio::detail::mpsc::peek_result::closed: return cx.poll_budget();
-            case ::corio::detail::mpsc::peek_result::empty:
-                if (chan_->rx_closed() && chan_->is_idle()) return cx.poll_budget();
-                return false;
-        }
-        if (!cx.poll_budget()) return false;
-        std::size_t n = 0;
-        do {
-            buf.push_back(chan_->take());
-            ++n;
-        } while (n < limit && chan_->peek() == ::corio::detail::mpsc::peek_result::value);
-        chan_->add_permits(n);
-        count = n;
-        return true;
     }
 
     detail::chan<T>* chan_ = nullptr;

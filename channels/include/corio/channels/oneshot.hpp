@@ -16,9 +16,9 @@
 //   sent but never received is destroyed with the receiver.
 // Errors: recv_error::closed, try_recv_error::{empty, closed}, send_error<T> (corio/channels/error.hpp).
 //   Once the receiver has yielded a result (value or error), it is spent: later receives yield closed.
-// Cancel safety: `co_await rx` inside select() is cancel safe; a pending receive that is abandoned
-//   has taken nothing and the value stays in the channel for a later receive. `tx.closed()` is
-//   cancel safe. A send never waits.
+// Cancel safety: `co_await rx` inside select() is cancel safe; a pending receive that is cancelled
+//   (cancel(), or destroyed) has taken nothing, the value stays in the channel for a later receive,
+//   and its waker is withdrawn (protocol 3 below). `tx.closed()` likewise. A send never waits.
 // Memory ordering: everything the sender did before send() is visible to the receiver once the
 //   value is returned; everything the receiver did before close() or its destruction is visible
 //   to the sender once closed() completes or is_closed() returns true.
@@ -78,6 +78,11 @@ namespace detail {
 //      has not woken us (register, then re-check).
 //   2. Complete (sender) / close (receiver): one RMW setting the terminal bit; if the previous
 //      word had the other side's task bit, wake that waker by reference (it stays in the slot).
+//   3. Withdraw (a pending recv or closed() cancelled): if the task bit is set and the other
+//      side's terminal bit is not, clear the task bit; if that RMW shows the terminal bit, set
+//      the bit back and leave the slot (the other side may be waking it: the wake is spent, the
+//      clone goes with the shared state); else the slot is ours again and its waker is dropped.
+//      Afterwards the next poll registers afresh (protocol 1 with the bit clear).
 class oneshot_state {
 public:
     static constexpr std::uint32_t rx_task_set = 1u << 0;
@@ -129,6 +134,19 @@ public:
     // sees every write made under the other reference (as std::shared_ptr does).
     void release() noexcept {
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+
+    // Protocol 3 for one side: `task_bit` / `slot` are rx_task_set / rx_task_ (the receiver) or
+    // tx_task_set / tx_task_ (a sender in closed()); `terminal` is the other side's bit.
+    void withdraw(std::uint32_t task_bit, std::uint32_t terminal, waker& slot) noexcept {
+        std::uint32_t s = state_.load();
+        if (!(s & task_bit) || (s & terminal)) return;
+        s = task_bit == oneshot_state::rx_task_set ? state_.unset_rx_task() : state_.unset_tx_task();
+        if (s & terminal) {
+            (void)(task_bit == oneshot_state::rx_task_set ? state_.set_rx_task() : state_.set_tx_task());
+            return;
+        }
+        slot.reset();  // the bit is clear: the slot is ours
     }
 
     // Sender: protocol 2. False if the receiver had closed (value_ is then still the sender's).
@@ -207,11 +225,22 @@ public:
         explicit closed_operation(sender* tx) noexcept : tx_(tx) {}
         closed_operation(const closed_operation&) = delete;
         closed_operation& operator=(const closed_operation&) = delete;
-        bool poll(context& cx) noexcept override { return tx_->poll_closed(cx); }
+        ~closed_operation() { cancel(); }
+        bool poll(context& cx) noexcept override {
+            pending_ = !tx_->poll_closed(cx);
+            return !pending_;
+        }
+        /// Withdraws the waker (protocol 3).
+        void cancel() noexcept override {
+            if (std::exchange(pending_, false) && tx_->shared_)
+                tx_->shared_->withdraw(detail::oneshot_state::tx_task_set, detail::oneshot_state::closed,
+                                       tx_->shared_->tx_task_);
+        }
         void await_resume() const noexcept {}
 
     private:
         sender* tx_;
+        bool pending_ = false;  // the last poll returned false (tx_task_ may hold our waker)
     };
     [[nodiscard]] closed_operation closed() noexcept { return closed_operation(this); }
 
@@ -286,13 +315,24 @@ public:
         explicit recv_operation(receiver* rx) noexcept : rx_(rx) {}
         recv_operation(const recv_operation&) = delete;
         recv_operation& operator=(const recv_operation&) = delete;
-        bool poll(context& cx) noexcept override { return rx_->poll_recv(cx, out_); }
+        ~recv_operation() { cancel(); }
+        bool poll(context& cx) noexcept override {
+            pending_ = !rx_->poll_recv(cx, out_);
+            return !pending_;
+        }
+        /// Withdraws the waker (protocol 3); nothing was taken.
+        void cancel() noexcept override {
+            if (std::exchange(pending_, false) && rx_->shared_)
+                rx_->shared_->withdraw(detail::oneshot_state::rx_task_set, detail::oneshot_state::value_sent,
+                                       rx_->shared_->rx_task_);
+        }
         result<T, recv_error> await_resume() { return std::move(*out_); }
 
     private:
         friend class receiver;
         receiver* rx_;
         std::optional<result<T, recv_error>> out_;
+        bool pending_ = false;  // the last poll returned false (rx_task_ may hold our waker)
     };
 
     [[nodiscard]] recv_operation recv() noexcept { return recv_operation(this); }

@@ -28,8 +28,9 @@
 //   When the last receiver is destroyed, send() fails and hands its value back (send_replace and
 //   send_modify still store it), and `co_await tx.closed()` completes.
 // Errors: watch::recv_error::closed; watch::send_error<T> (= corio::send_error<T>, value handed back).
-// Cancel safety: changed(), wait_for() and closed() are cancel safe: an abandoned changed() has
-//   not marked anything seen, so the next changed() reports the same change.
+// Cancel safety: changed(), wait_for() and closed() are cancel safe: cancelled (cancel(), or
+//   destroyed) they leave the waiters and drop their waker; a changed() has marked nothing seen,
+//   so polled again (or the next changed()) it reports the same change.
 // Memory ordering: everything the sender did before a send is visible to a receiver that then
 //   observes the new version (changed() completing, or a borrow seeing the value).
 // Resumption: waiters are woken through their wakers, outside every lock; a send never resumes
@@ -156,14 +157,17 @@ public:
         len_.store(list_.size(), std::memory_order_seq_cst);
     }
 
-    // Unlinks `w` if it is linked (cancel: the destructor of a waiting operation).
+    // Unlinks `w` if it is linked, and drops its waker (cancel() of a waiting operation, or its
+    // destructor). Afterwards the node is the owner's (list_waiter's Access rule) and empty.
     void remove(list_waiter& w) noexcept {
-        if (!w.is_queued()) return;
-        std::lock_guard lock(mutex_);
-        if (w.queued_.load(std::memory_order_relaxed)) {
-            list_.remove(&w);
-            len_.store(list_.size(), std::memory_order_seq_cst);
+        if (w.is_queued()) {
+            std::lock_guard lock(mutex_);
+            if (w.queued_.load(std::memory_order_relaxed)) {
+                list_.remove(&w);
+                len_.store(list_.size(), std::memory_order_seq_cst);
+            }
         }
+        w.waker_.reset();  // not queued: ours (a notifier that popped it has moved it out already)
     }
 
     // Step 2, after the caller's seq_cst RMW made the condition true.
@@ -462,7 +466,8 @@ public:
         explicit closed_operation(sender* tx) noexcept : tx_(tx) {}
         closed_operation(const closed_operation&) = delete;
         closed_operation& operator=(const closed_operation&) = delete;
-        ~closed_operation() {
+        ~closed_operation() { cancel(); }
+        void cancel() noexcept override {
             if (tx_->shared_) tx_->shared_->notify_tx_.remove(node_);
         }
         bool poll(context& cx) noexcept override {
@@ -597,7 +602,9 @@ public:
         explicit changed_operation(receiver* rx) noexcept : rx_(rx) {}
         changed_operation(const changed_operation&) = delete;
         changed_operation& operator=(const changed_operation&) = delete;
-        ~changed_operation() {
+        ~changed_operation() { cancel(); }
+        /// Leaves the waiters, dropping the waker; nothing was marked seen.
+        void cancel() noexcept override {
             if (rx_->shared_) rx_->shared_->notify_rx_.remove(node_);
         }
 
@@ -661,8 +668,12 @@ public:
             : rx_(rx), pred_(std::move(pred)) {}
         wait_for_operation(const wait_for_operation&) = delete;
         wait_for_operation& operator=(const wait_for_operation&) = delete;
-        ~wait_for_operation() {
+        ~wait_for_operation() { cancel(); }
+        /// Leaves the waiters, dropping the waker. Versions pred rejected stay seen (as a borrow
+        /// would leave them); polled again, pred runs on the current version as on a first poll.
+        void cancel() noexcept override {
             if (rx_->shared_) rx_->shared_->notify_rx_.remove(node_);
+            checked_ = false;
         }
 
         bool poll(context& cx) noexcept override {

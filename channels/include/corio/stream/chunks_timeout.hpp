@@ -64,6 +64,11 @@ public:
         return false;
     }
 
+    /// The open chunk stays; its deadline's sleep leaves the wheel but keeps its instant.
+    void cancel_next() noexcept {
+        deadline_.cancel();
+        detail::cancel_next(inner_);
+    }
     S& get_ref() noexcept { return inner_; }
 
 private:

@@ -6,8 +6,8 @@
 // Yields the scheduled instant of each tick of a time::interval_timer; never ends (combine it with
 // take or take_until to stop). Missed ticks follow the timer's missed_tick_behavior (burst by
 // default; set_missed_tick_behavior changes it).
-// Cancel safety: cancel safe: a tick that had not completed when its next() was dropped is
-//   yielded by the next next().
+// Cancel safety: cancel safe: a tick that had not completed when its next() was cancelled is
+//   yielded by the next next(); cancel_next takes the timer out of the wheel (the schedule stays).
 // Movable only before its first poll (the timer is then registered in the wheel), like
 //   time::sleep_operation; that is enough to hand it to a combinator by value.
 // Allocation: none.
@@ -42,6 +42,8 @@ public:
         out.emplace(t);
         return true;
     }
+
+    void cancel_next() noexcept { timer_.cancel_tick(); }
 
     void set_missed_tick_behavior(time::missed_tick_behavior b) noexcept { timer_.set_missed_tick_behavior(b); }
     /// The underlying timer (reset, reset_at, period). Its schedule is not carried by a move.

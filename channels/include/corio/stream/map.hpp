@@ -42,6 +42,7 @@ public:
         return true;
     }
 
+    void cancel_next() noexcept { detail::cancel_next(inner_); }
     S& get_ref() noexcept { return inner_; }
 
 private:
@@ -72,6 +73,7 @@ public:
         }
     }
 
+    void cancel_next() noexcept { detail::cancel_next(inner_); }
     S& get_ref() noexcept { return inner_; }
 
 private:
@@ -114,6 +116,7 @@ public:
         }
     }
 
+    void cancel_next() noexcept { detail::cancel_next(inner_); }
     S& get_ref() noexcept { return inner_; }
 
 private:

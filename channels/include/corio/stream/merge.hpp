@@ -58,6 +58,10 @@ public:
         return true;
     }
 
+    void cancel_next() noexcept {
+        std::apply([](auto&... s) { (detail::cancel_next(s), ...); }, streams_);
+    }
+
     /// The i-th stream.
     template <std::size_t I>
     auto& get() noexcept {

@@ -10,11 +10,13 @@
 // receiver_stream<T> (mpsc::receiver<T>, of a bounded or an unbounded channel): yields every
 //   value in order; ends once every sender is gone (or the receiver was closed) and the queue is
 //   drained. Cancel safe: a pending next() has taken nothing (as recv()). Movable between polls.
+// Cancelling a pending next() (cancel_next, stream.hpp) withdraws the receiver's registration: for
+//   mpsc its waker, for broadcast and watch the recv / changed() kept in the stream.
 // broadcast_stream<T>: yields each value as result<T, lagged>; a receiver that fell behind the
 //   ring gets one error item lagged{n} with n the number of values it lost, and then continues
 //   from the oldest value still held (tokio-stream's BroadcastStream). Ends when the last sender
 //   is gone and the backlog is drained. Cancel safe: a pending next() has taken nothing; its recv
-//   stays registered inside the stream and is reused by the next next().
+//   stays registered inside the stream and is reused by the next next(), unless cancelled.
 // watch_stream<T>: yields the current value first, then the value of each new version it sees;
 //   versions sent faster than it reads are skipped (it always yields the latest). `from_changes`
 //   skips the current value and starts with the next version. The value is copied out while the
@@ -53,14 +55,17 @@ public:
 
     explicit receiver_stream(mpsc::receiver<T> rx) noexcept : rx_(std::move(rx)) {}
 
+    // The channel's receive protocol directly (mpsc/detail/chan.hpp), not a recv_operation: the
+    // receiver's waker lives in the channel's atomic_waker, so no pinned operation is needed and
+    // the stream stays movable.
     bool poll_next(context& cx, std::optional<T>& out) noexcept {
-        // Lifetime: mpsc's recv_operation registers nothing of its own (the receiver's waker lives
-        // in the channel's atomic_waker and is replaced by the next registration), so a fresh
-        // operation per poll is the same as keeping one, and the stream stays movable.
-        auto op = rx_.recv();
-        if (!op.poll(cx)) return false;
-        out = op.await_resume();
-        return true;
+        assert(rx_.chan_ && "receiver_stream: empty receiver");
+        out.reset();
+        return rx_.chan_->poll_recv(cx, out);
+    }
+    /// Drops the receiver's registered waker; nothing was taken.
+    void cancel_next() noexcept {
+        if (rx_.chan_) rx_.chan_->unregister_rx();
     }
 
     /// Closes the channel for the senders; queued values can still be read (mpsc::receiver::close).
@@ -130,6 +135,9 @@ public:
         return true;
     }
 
+    /// Drops the pending recv (its destructor cancels it; it had taken nothing).
+    void cancel_next() noexcept { op_.reset(); }
+
     broadcast::receiver<T>& get_ref() noexcept { return rx_; }
     broadcast::receiver<T> into_inner() && noexcept {
         op_.reset();
@@ -194,6 +202,9 @@ public:
         copy_latest(out);
         return true;
     }
+
+    /// Drops the pending changed() (its destructor cancels it; it had marked nothing seen).
+    void cancel_next() noexcept { op_.reset(); }
 
     watch::receiver<T>& get_ref() noexcept { return rx_; }
     watch::receiver<T> into_inner() && noexcept {

@@ -16,6 +16,18 @@
 // only what user code throws (a map function, a filter predicate, a broadcast value's copy);
 // next() then rethrows it from the co_await and the item is lost.
 //
+// A stream that registers anything may also have
+//
+//     void cancel_next() noexcept;
+//
+// which withdraws every registration its polls left behind (a waker in a channel, a sleep in the
+// timer wheel, an inner leaf, by cancelling that leaf: corio/runtime/leaf.hpp) and gives back
+// what inner leaves were assigned, but keeps what was consumed (an open chunk, a deadline's
+// instant); the next poll_next registers afresh. It may be called between any two polls, and
+// twice. next_operation::cancel() calls it; every adapter forwards it to its inner streams. A
+// stream that registers nothing (iter, once, pending) needs none; interval_stream lacks one for
+// now (its header says what that leaves behind).
+//
 // next() returns next_operation<S>, a leaf: awaiting it allocates nothing, a ready item never
 // suspends the task, and it can be a branch of corio::select or the operand of corio::timeout.
 // Combinators (map.hpp, take.hpp, merge.hpp, ...) are streams that poll their inner streams'
@@ -26,9 +38,10 @@
 // exception). Tokio's pattern `while let Some(v) = s.next().await` reads in C++ as
 // `while (auto v = co_await s.next())`.
 // Cancel safety: next() is cancel safe whenever the stream's poll_next is (each adapter and
-//   combinator says so in its header; all of corio's are): a next() destroyed while pending —
-//   select lost, timeout elapsed, task aborted — has consumed nothing, and the next next() yields
-//   the item it would have yielded.
+//   combinator says so in its header; all of corio's are): a next() cancelled or destroyed while
+//   pending — select lost, timeout elapsed, task aborted — has consumed nothing and, through
+//   cancel_next(), left no registration; polled again (or the next next()) it yields the item it
+//   would have yielded.
 // Lifetime: a next_operation points at its stream: the stream must outlive it, and must not be
 //   moved while a next() on it is pending.
 // Thread safety: a stream is used by one task at a time; it may move between workers with it.
@@ -61,16 +74,51 @@ concept stream = requires { typename S::item_type; } &&
 template <class S>
 using item_t = typename std::remove_cvref_t<S>::item_type;
 
+namespace detail {
+
+template <class S>
+concept has_cancel_next = requires(S& s) {
+    { s.cancel_next() } noexcept;
+};
+
+/// s.cancel_next() if S has it (see the file comment); nothing otherwise.
+template <class S>
+void cancel_next(S& s) noexcept {
+    if constexpr (has_cancel_next<S>) s.cancel_next();
+}
+
+}  // namespace detail
+
 /// `co_await s.next()`: the leaf that waits for the next item. Yields std::optional<Item>
-/// (nullopt once the stream has ended). Movable (its state lives in the stream).
+/// (nullopt once the stream has ended). Movable while not pending (its state lives in the stream).
 template <class S>
 class [[nodiscard]] next_operation final : public leaf_awaiter<next_operation<S>> {
 public:
     using item_type = typename S::item_type;
 
     explicit next_operation(S* s) noexcept : s_(s) {}
+    next_operation(next_operation&& o) noexcept
+        : s_(o.s_), out_(std::move(o.out_)), error_(std::move(o.error_)), pending_(std::exchange(o.pending_, false)) {}
+    next_operation& operator=(next_operation&&) = delete;
+    ~next_operation() { cancel(); }
 
     bool poll(context& cx) noexcept override {
+        pending_ = !poll_stream(cx);
+        return !pending_;
+    }
+
+    /// The stream's cancel_next() (file comment), if the last poll was pending.
+    void cancel() noexcept override {
+        if (std::exchange(pending_, false)) detail::cancel_next(*s_);
+    }
+
+    std::optional<item_type> await_resume() {
+        if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+        return std::move(out_);
+    }
+
+private:
+    bool poll_stream(context& cx) noexcept {
         if constexpr (noexcept(s_->poll_next(cx, out_))) {
             return s_->poll_next(cx, out_);
         } else {
@@ -84,15 +132,10 @@ public:
         }
     }
 
-    std::optional<item_type> await_resume() {
-        if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
-        return std::move(out_);
-    }
-
-private:
     S* s_;
     std::optional<item_type> out_;
     std::exception_ptr error_;
+    bool pending_ = false;  // the last poll returned false: the stream may hold registrations
 };
 
 /// `co_await stream::next(s)`: next() for any stream, including those without a next() member.
@@ -133,6 +176,7 @@ public:
     bool poll_next(context& cx, std::optional<item_type>& out) noexcept(noexcept(std::declval<S&>().poll_next(cx, out))) {
         return s_->poll_next(cx, out);
     }
+    void cancel_next() noexcept { detail::cancel_next(*s_); }
     S& get() const noexcept { return *s_; }
 
 private:

@@ -116,6 +116,10 @@ public:
         return true;
     }
 
+    void cancel_next() noexcept {
+        for (auto& e : entries_) detail::cancel_next(e->stream);
+    }
+
 private:
     struct entry {
         entry(K k, S s) : key(std::move(k)), stream(std::move(s)) {}

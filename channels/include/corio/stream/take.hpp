@@ -17,7 +17,8 @@
 //     at the first poll, for leaves that cannot move;
 //   - an lvalue leaf: borrowed; it must outlive the stream.
 //   Whatever the stop yields is discarded; a stop that consumes (an mpsc recv) consumes one value.
-// Cancel safety: as s; the stop keeps its registration between next() calls.
+// Cancel safety: as s. A cancelled next() withdraws the stop's registration too (cancel_next); the
+//   stop is polled again by the next next().
 // Moving: movable between polls, except with an owned leaf other than a sleep (leaves are pinned
 //   once polled); a stop built from a source is dropped by the move and rebuilt at the next poll.
 // Allocation: none.
@@ -56,6 +57,7 @@ public:
         return true;
     }
 
+    void cancel_next() noexcept { detail::cancel_next(inner_); }
     std::size_t remaining() const noexcept { return remaining_; }
     S& get_ref() noexcept { return inner_; }
 
@@ -66,8 +68,9 @@ private:
 
 namespace detail {
 
-// The stops of take_until. Each has `bool poll(context&) noexcept` and `void reset() noexcept`
-// (give up the registration once the stream has ended).
+// The stops of take_until. Each has `bool poll(context&) noexcept`, `void reset() noexcept`
+// (give up the registration once the stream has ended) and `void cancel() noexcept` (withdraw a
+// pending poll's registration, as a leaf's cancel(); the stop is polled again later).
 
 template <class L>
 class owned_stop {
@@ -75,6 +78,7 @@ public:
     explicit owned_stop(L&& l) noexcept(std::is_nothrow_move_constructible_v<L>) : l_(std::move(l)) {}
     bool poll(context& cx) noexcept { return l_.poll(cx); }
     void reset() noexcept {}  // a stop we own unregisters when the stream is destroyed
+    void cancel() noexcept { l_.cancel(); }
 
 private:
     L l_;
@@ -86,6 +90,7 @@ public:
     explicit sleep_stop(time::instant at) noexcept { t_.set(at); }
     bool poll(context& cx) noexcept { return t_.poll(cx); }
     void reset() noexcept { t_.reset(); }
+    void cancel() noexcept { t_.cancel(); }
 
 private:
     timer_slot t_;
@@ -95,18 +100,29 @@ private:
 template <class Source, class Make>
 class lazy_stop {
     using leaf_t = std::remove_cvref_t<std::invoke_result_t<const Make&, Source&>>;
+    static constexpr bool borrowed =
+        std::is_pointer_v<Source> && std::is_same_v<leaf_t, ::corio::detail::leaf_ref<std::remove_pointer_t<Source>>>;
 
 public:
     explicit lazy_stop(Source src) noexcept(std::is_nothrow_move_constructible_v<Source>) : src_(std::move(src)) {}
     // Between polls: the source's leaf is dropped (cancel safe: it has had no effect) before its
     // source moves, and the new stream builds its own at its next poll.
     lazy_stop(lazy_stop&& o) noexcept(std::is_nothrow_move_constructible_v<Source>)
-        : src_((o.leaf_.reset(), std::move(o.src_))) {}
+        : src_((o.reset(), std::move(o.src_))) {}
     bool poll(context& cx) noexcept {
         if (!leaf_) leaf_.emplace([this] { return Make{}(src_); });
         return leaf_->poll(cx);
     }
-    void reset() noexcept { leaf_.reset(); }
+    // The leaf exists only while pending (a stop that completed ends the stream), so dropping it
+    // is its cancel (the leaf contract), and the next poll builds it again. A leaf_ref's borrowed
+    // leaf outlives it: that one is cancelled explicitly.
+    void reset() noexcept {
+        if constexpr (borrowed) {
+            if (leaf_) leaf_->cancel();
+        }
+        leaf_.reset();
+    }
+    void cancel() noexcept { reset(); }
 
 private:
     Source src_;  // declared before leaf_: outlives the leaf that may point into it
@@ -194,6 +210,12 @@ public:
         if (!inner_.poll_next(cx, out)) return false;
         if (!out) finish(false);
         return true;
+    }
+
+    void cancel_next() noexcept {
+        if (done_) return;  // the stop was reset by finish(); s is not polled any more
+        stop_.cancel();
+        detail::cancel_next(inner_);
     }
 
     /// True once the stop completed (as opposed to s ending).

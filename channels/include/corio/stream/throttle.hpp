@@ -6,7 +6,8 @@
 // other: after yielding an item, the stream waits until d has passed before it polls s again
 // (tokio-stream's throttle). The first item is not delayed. Items that arrive meanwhile wait in s.
 // Ends when s ends (the end is reported once the current wait is over).
-// Cancel safety: cancel safe: a pending next() has taken nothing from s; the wait keeps running.
+// Cancel safety: cancel safe: a pending next() has taken nothing from s; the wait keeps running
+//   (a cancelled next() takes its sleep out of the wheel; the deadline stays).
 // Allocation: none.
 // Moving: movable between polls (a running wait is carried over).
 // Precondition: polled on a runtime worker (timers).
@@ -46,6 +47,11 @@ public:
         return true;
     }
 
+    /// The wait's sleep leaves the wheel but keeps its deadline (detail/timer_slot.hpp).
+    void cancel_next() noexcept {
+        if (waiting_) wait_.cancel();
+        detail::cancel_next(inner_);
+    }
     S& get_ref() noexcept { return inner_; }
 
 private:

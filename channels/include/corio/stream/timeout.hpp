@@ -14,7 +14,7 @@
 //   a silent stream yields an error every d (tokio-stream's timeout_repeating).
 // Both end when s ends; the item wins when it is ready together with the deadline.
 // Cancel safety: cancel safe: a pending next() has taken nothing from s; the deadline keeps
-//   running (dropping a next() does not restart it).
+//   running (dropping a next() does not restart it; its sleep leaves the wheel until the next poll).
 // Allocation: none.
 // Moving: movable between polls (a running deadline is carried over).
 // Precondition: polled on a runtime worker (timers).
@@ -69,6 +69,11 @@ public:
         return true;
     }
 
+    /// The deadline's sleep leaves the wheel but keeps its instant (detail/timer_slot.hpp).
+    void cancel_next() noexcept {
+        deadline_.cancel();
+        detail::cancel_next(inner_);
+    }
     S& get_ref() noexcept { return inner_; }
 
 private:

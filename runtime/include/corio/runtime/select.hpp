@@ -312,8 +312,10 @@ struct select_state {
     typename B::handler_type handler;
     bool enabled;
     typename B::unsent_type* unsent;
-    std::optional<stored_value_t<value_type>> value;  // filtered branches only
-    std::exception_ptr error;                          // filtered branches: take() threw
+    // The result taken during poll: a filtered branch's (the filter looked at it), or a winner's
+    // stashed while the select waits for an aborted task; and the exception take() threw.
+    std::optional<stored_value_t<value_type>> value;
+    std::exception_ptr error;
 };
 
 template <class B>
@@ -406,7 +408,13 @@ public:
                 if ((this->*poll_table()[i])(cx)) {
                     winner_ = i;
                     cancel_losers(std::make_index_sequence<n>{});
-                    return drain(cx);
+                    if (drain(cx)) return true;
+                    // A loser's aborted task is still running: keep the winner's result in the
+                    // select, so that if the select is destroyed meanwhile (its task aborted) the
+                    // result is destroyed with it (a lock guard unlocks) rather than left
+                    // untaken in the leaf.
+                    stash_winner(std::make_index_sequence<n>{});
+                    return false;
                 }
             }
             if (live_ != 0) return false;
@@ -482,6 +490,29 @@ private:
     void cancel_losers(std::index_sequence<I...>) noexcept {
         (cancel_one<I>(), ...);
     }
+    template <std::size_t... I>
+    void stash_winner(std::index_sequence<I...>) noexcept {
+        (stash_one<I>(), ...);
+    }
+    template <std::size_t I>
+    void stash_one() noexcept {
+        if constexpr (!branch_t<I>::is_filtered) {  // a filtered winner's value is stashed already
+            if (I != winner_) return;
+            auto& s = std::get<I>(states_);
+            try {
+                if constexpr (std::is_void_v<typename branch_t<I>::value_type>) {
+                    s.slot.take();
+                    s.value.emplace();
+                } else {
+                    s.value.emplace(s.slot.take());
+                }
+            } catch (...) {
+                s.error = std::current_exception();
+            }
+            s.slot.finish();
+        }
+    }
+
     template <std::size_t I>
     void cancel_one() noexcept {
         if (I == winner_) return;
@@ -519,15 +550,23 @@ private:
     decltype(auto) with_value(F&& f) {
         auto& s = std::get<I>(states_);
         using V = typename branch_t<I>::value_type;
-        if constexpr (branch_t<I>::is_filtered) {
+        auto stashed = [&]() -> decltype(auto) {
             if (s.error) std::rethrow_exception(s.error);
             if constexpr (std::is_void_v<V>) return f();
             else return f(std::move(*s.value));
-        } else if constexpr (std::is_void_v<V>) {
-            s.slot.take();
-            return f();
+        };
+        // Taken during poll: a filtered branch's value (the filter looked at it), or a winner's
+        // stashed while the select waited for an aborted task.
+        if constexpr (branch_t<I>::is_filtered) {
+            return stashed();
         } else {
-            return f(s.slot.take());
+            if (s.value || s.error) return stashed();
+            if constexpr (std::is_void_v<V>) {
+                s.slot.take();
+                return f();
+            } else {
+                return f(s.slot.take());
+            }
         }
     }
 

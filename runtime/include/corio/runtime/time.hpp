@@ -158,7 +158,7 @@ public:
         explicit tick_operation(interval_timer* it) noexcept : it_(it) {}
         bool poll(context& cx) noexcept override { return it_->poll_tick(cx, out_); }
         /// Unregisters the interval's timer; the schedule is kept, so no tick is lost.
-        void cancel() noexcept override { it_->delay_.cancel(); }
+        void cancel() noexcept override { it_->cancel_tick(); }
         /// The instant the tick was scheduled for (not when it completed).
         instant await_resume() const noexcept { return out_; }
 
@@ -169,6 +169,8 @@ public:
 
     /// Completes at the next tick. Cancel safe: a tick abandoned before completing is not lost.
     tick_operation tick() noexcept { return tick_operation(this); }
+    /// A pending tick is abandoned: its timer leaves the wheel; the next tick() resumes the schedule.
+    void cancel_tick() noexcept { delay_.cancel(); }
 
     /// Restarts the schedule: the next tick is one period from now.
     void reset() noexcept { delay_.reset(detail::deadline_after(now(), period_)); }

@@ -13,8 +13,9 @@
 // is empty back to the atomic count, so the semaphore is FIFO-fair: while anyone waits the count
 // is 0 and no newcomer can barge in.
 //
-// Cancel safety (DESIGN-NOTES L2): destroying (or cancel()ing) an acquirer that is queued unlinks
-// it and gives back every permit already assigned to it, which are forwarded to the next waiters.
+// Cancel safety: cancel()ing (or destroying) an acquirer that is queued unlinks it, drops its
+// waker, and gives back every permit already assigned to it, which are forwarded to the next
+// waiters; the acquirer may then be polled again and queues at the back, as a new one would.
 // Resumption: waiters are woken through their waker, after the lock is released (at most 32 per
 // batch, as Tokio's WakeList); nothing is ever resumed inline.
 // Thread safety: every operation may be called from any thread; one acquirer is polled by one
@@ -125,24 +126,48 @@ public:
             return sem_->poll_new(*this, w);
         }
 
-        /// Leaves the queue, giving back any permits already assigned (forwarded to the next
-        /// waiters). Idempotent; a no-op unless the last poll returned pending.
+        /// Undoes a pending poll: leaves the queue, drops the registered waker, and gives back
+        /// every permit already assigned to the node (to the next waiters first, the rest to the
+        /// count). Afterwards the acquirer is idle again: its next poll starts afresh and queues
+        /// at the back. Idempotent; a no-op unless the last poll returned pending (after a poll
+        /// that returned acquired the permits are the caller's; after closed there are none).
         void cancel() noexcept {
             if (!queued_) return;
             queued_ = false;
+            waker old;  // declared before the lock: dropped after it is released
             std::unique_lock lock(sem_->mutex_);
             if (linked_) {
+                // Waiting: the waker is still ours to drop. (Once unlinked by add_permits_locked
+                // or close(), they moved it out.)
                 sem_->unlink(this);
+                old = std::move(waker_);
                 if (!sem_->head_) sem_->clear_has_waiters_locked(0);
             }
             const std::size_t assigned = requested_ - needed_;
-            if (assigned > 0) sem_->add_permits_locked(assigned, lock);
+            needed_ = 0;
+            if (assigned > 0) sem_->add_permits_locked(assigned, lock);  // unlocks
         }
 
     private:
         friend class batch_semaphore;
         batch_semaphore* sem_;
         const std::size_t requested_;
+        // States of a node (queued_ / linked_ / needed_):
+        //   idle      (false / false / -): never polled, or its last poll returned acquired or
+        //             closed, or it was cancelled. The list does not know it.
+        //   waiting   (true / true / > 0): a poll returned pending; the node is in the list with
+        //             a waker, and add_permits_locked may lower needed_ (partial assignment).
+        //   granted   (true / false / 0): add_permits_locked assigned the last missing permit,
+        //             unlinked it and took its waker to wake it.
+        //   refused   (true / false / > 0): close() unlinked it and took its waker; the permits
+        //             assigned so far (requested_ - needed_) are still the node's.
+        // Transitions: idle -> waiting (poll_new, under the lock); waiting -> granted / refused
+        //   (add_permits_locked / close(), under the lock, any thread); waiting / granted /
+        //   refused -> idle by the owner under the lock: a poll (granted: acquired, refused: the
+        //   assigned permits go back, closed) or cancel() (the assigned permits go back, the
+        //   waker of a waiting node is dropped). Only the owner (poll and cancel(), never
+        //   concurrent) leaves a queued_ state; add_permits_locked and close() race with it only
+        //   through the fields guarded by the lock.
         // Owned by the polling side (never read by other threads): true from a pending poll until
         // the node is observed as done (ready poll, cancel).
         bool queued_ = false;

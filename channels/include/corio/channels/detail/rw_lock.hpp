@@ -5,8 +5,9 @@
 // It exists because glibc's pthread_rwlock (std::shared_mutex) parks a writer that meets a reader
 // on a futex at once; here a writer waits for readers that hold the lock for a copy (nanoseconds)
 // by spinning briefly, then std::atomic::wait (futex) so that a preempted reader does not cost a
-// spinning core (DESIGN-NOTES §6: no pure spinlocks on 2 cores). Writers have priority: a reader
-// that meets the writer bit backs out and waits, so a stream of readers cannot starve the sender.
+// spinning core (no pure spinlocks: on 2 cores the spinner may hold the reader's core). Writers
+// have priority: a reader that meets the writer bit backs out and waits, so a stream of readers
+// cannot starve the sender.
 // Meets the SharedMutex requirements used by std::unique_lock and std::shared_lock.
 //
 // Word:     writer (bit 31): set by the writer from lock() to unlock(); readers that see it back

@@ -9,10 +9,12 @@
 // is then empty and reusable: the next n waits form the next generation. A barrier of 0 behaves
 // as a barrier of 1 (every wait is a leader), as Tokio's does.
 //
-// Cancel safety: `co_await b.wait()` is cancel safe in the sense of DESIGN-NOTES L2: a wait
-//   abandoned before its generation completed withdraws its arrival (the barrier then needs one
-//   more wait to release the others), so the state is as if it never ran. Once the generation
-//   completed, abandoning it changes nothing.
+// Cancel safety: `co_await b.wait()` is cancel safe: a wait cancelled or destroyed before its
+//   generation completed withdraws its arrival (the barrier then needs one more wait to release
+//   the others), so the state is as if it never ran, and polled again it arrives anew. A release
+//   cannot be taken back from the other waiters: a wait cancelled after its generation completed
+//   only leaves the list (dropping its waker) and stays complete, so its next poll reports the
+//   release (as a non-leader).
 // Memory ordering: everything each waiter did before wait() happens-before every wait() of that
 //   generation returns.
 // Resumption: waiters are woken through their waker after the internal lock is released.
@@ -125,18 +127,35 @@ public:
     explicit wait_operation(barrier* b) noexcept : b_(b) {}
     wait_operation(const wait_operation&) = delete;
     wait_operation& operator=(const wait_operation&) = delete;
-    ~wait_operation() {
+    ~wait_operation() override { cancel(); }
+
+    /// Undoes a pending poll: withdraws the arrival and leaves the list (dropping the waker), so
+    /// the next poll arrives anew; or, if the generation already completed, keeps the release
+    /// for the next poll and only makes sure the list no longer holds node_. Idempotent; a no-op
+    /// unless the last poll returned false.
+    void cancel() noexcept override {
         if (phase_ != phase::waiting) return;
-        // Acquire: pairs with the leader's release; the list is done with node_.
-        if (node_.released_.load(std::memory_order_acquire)) return;
+        // Acquire: pairs with the leader's release; the list is done with node_ (and its waker).
+        if (node_.released_.load(std::memory_order_acquire)) {
+            phase_ = phase::done;
+            return;
+        }
+        waker dropped;  // declared before the lock: dropped after it is released
         std::lock_guard lock(b_->mutex_);
-        if (node_.released_.load(std::memory_order_relaxed)) return;
-        // Still linked. If gen_ is the current generation, withdraw the arrival (L2). If it is
-        // older, that generation is complete and its leader (between wake batches) would
-        // release us: just leave the list, there is no arrival to withdraw.
+        if (node_.released_.load(std::memory_order_relaxed)) {
+            phase_ = phase::done;
+            return;
+        }
         b_->unlink(&node_);
-        if (node_.gen_ == b_->generation_) --b_->arrived_;
-        // The waker is dropped with node_, after the lock (declared order).
+        dropped = std::move(node_.waker_);
+        if (node_.gen_ == b_->generation_) {
+            --b_->arrived_;  // withdrawn: as if this wait never ran
+            phase_ = phase::init;
+        } else {
+            // That generation is complete and its leader (between wake batches) would release
+            // us: there is no arrival to withdraw, and the release is ours.
+            phase_ = phase::done;
+        }
     }
 
     bool poll(context& cx) noexcept override {
@@ -160,10 +179,19 @@ public:
     barrier_wait_result await_resume() const noexcept { return barrier_wait_result(leader_); }
 
 private:
+    // phase_ — owned by the polling side (poll and cancel never run concurrently).
+    //   init -> done: the arrival completed the generation (leader_).
+    //   init -> waiting: arrived, node_ linked under the lock with gen_ = the current generation.
+    //   waiting -> done: a poll, or cancel(), sees released_ (stored by the leader that unlinked
+    //     node_), or cancel() finds gen_ older than the current generation (completed; it unlinks
+    //     node_ itself, under the lock, before that leader reaches it).
+    //   waiting -> init: cancel() under the lock, gen_ still current: unlinks node_ and
+    //     decrements arrived_. released_ is still false then, so a later arrival reuses node_.
+    //   done is final; cancel() leaves it alone.
     enum class phase { init, waiting, done };
     barrier* b_;
     barrier::waiter node_;
-    phase phase_ = phase::init;  // owned by the polling side
+    phase phase_ = phase::init;
     bool leader_ = false;
 
     bool poll_waiting(context& cx) noexcept {

@@ -13,8 +13,9 @@
 // child is destroyed, the child is removed from its parent (a child keeps its parent's state
 // alive, not the other way round).
 //
-// Cancel safety: `co_await t.cancelled()` is cancel safe: abandoned while pending, it leaves the
-//   waiter list; it holds nothing else.
+// Cancel safety: `co_await t.cancelled()` is cancel safe: cancelled or destroyed while pending,
+//   it leaves the waiter list and drops its waker; it holds nothing else (the token's flag is
+//   not consumed), and polled again it completes at once if the token is cancelled meanwhile.
 // Memory ordering: everything done before cancel() is visible to a task once is_cancelled()
 //   returns true or cancelled() completes (also for cancellations inherited from an ancestor).
 // Resumption: waiters are woken through their waker after the token's lock is released;
@@ -152,10 +153,15 @@ public:
         explicit cancelled_operation(std::shared_ptr<detail::token_state> s) noexcept : state_(std::move(s)) {}
         cancelled_operation(const cancelled_operation&) = delete;
         cancelled_operation& operator=(const cancelled_operation&) = delete;
-        ~cancelled_operation() {
-            // Acquire (is_queued): false means cancel() is done with node_.
+        ~cancelled_operation() override { cancel(); }
+
+        /// Undoes a pending poll: leaves the waiter list if token_state::cancel() has not popped
+        /// node_ yet, and drops the waker. Idempotent; a no-op when node_ is not queued (never
+        /// polled, completed, or already popped by token_state::cancel(), which took the waker).
+        void cancel() noexcept override {
+            // Acquire (is_queued): false means token_state::cancel() is done with node_.
             if (!node_.is_queued()) return;
-            waker old;  // dropped after the lock is released
+            waker old;  // declared before the lock: dropped after it is released
             std::lock_guard lock(state_->mutex_);
             if (node_.queued_.load(std::memory_order_relaxed)) {
                 state_->waiters_.remove(&node_);
@@ -171,11 +177,16 @@ public:
                 if (!node_.is_queued()) return true;
             }
             waker fresh = cx.waker().clone();  // cloned outside the lock
+            waker old;                         // both dropped after the lock (reverse order)
             std::unique_lock lock(state_->mutex_);
             if (state_->is_cancelled()) {
                 // cancel() drains the list in batches, unlocking in between: node_ may still be
-                // queued. Leave the list ourselves; cancel() stops when it finds it empty.
-                if (node_.queued_.load(std::memory_order_relaxed)) state_->waiters_.remove(&node_);
+                // queued. Leave the list ourselves (with our waker); cancel() stops when it finds
+                // it empty.
+                if (node_.queued_.load(std::memory_order_relaxed)) {
+                    state_->waiters_.remove(&node_);
+                    old = std::move(node_.waker_);
+                }
                 return true;
             }
             if (!node_.queued_.load(std::memory_order_relaxed)) {
@@ -190,6 +201,12 @@ public:
 
     private:
         std::shared_ptr<detail::token_state> state_;  // declared first: outlives node_'s unlink
+        // node_.queued_ (list_waiter, waiter_list.hpp) is the whole state of the operation:
+        //   false -> true: a poll links node_ under the token's lock (token not cancelled).
+        //   true -> false: token_state::cancel() pops it (release store after taking the waker),
+        //     or the owner removes it under the lock: a poll that finds the token cancelled, or
+        //     cancel(). Either way the node holds no waker afterwards, and a later poll may link
+        //     it again (or complete, if the token is cancelled).
         ::corio::detail::list_waiter node_;
     };
 

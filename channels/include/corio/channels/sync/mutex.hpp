@@ -15,9 +15,12 @@
 //
 // Fairness: lock() waiters are served first come, first served (a semaphore with one permit,
 //   ::corio::detail::batch_semaphore); try_lock() never barges past a queued waiter.
-// Cancel safety: `co_await m.lock()` is cancel safe: abandoned while queued (select, timeout,
-//   abort), it leaves the queue, and if the lock had just been handed to it, it is passed on to
-//   the next waiter (or released). Its place in the queue is lost.
+// Cancel safety: `co_await m.lock()` is cancel safe: cancelled or destroyed while queued (a
+//   losing select / race / timeout operand, an aborted task), it leaves the queue, and if the
+//   lock had just been handed to it, it is passed on to the next waiter (or released) before
+//   cancel() returns, so a select handler may lock the same mutex. Its place in the queue is lost
+//   (polled again, it queues at the back). A lock operation whose poll reported ready owns the
+//   lock until await_resume() turns it into a guard; cancel() leaves that lock alone.
 // Memory ordering: everything done under a guard happens-before the next lock() that acquires.
 // Resumption: waiters are woken through their waker after the internal lock is released; an
 //   unlock never resumes anyone inline.
@@ -88,6 +91,8 @@ public:
         lock_operation(const lock_operation&) = delete;
         lock_operation& operator=(const lock_operation&) = delete;
 
+        ~lock_operation() override { cancel(); }
+
         bool poll(context& cx) noexcept override {
             if (done_) return true;
             if (!cx.poll_budget()) return false;
@@ -95,11 +100,18 @@ public:
             done_ = acq_.poll(cx.waker()) == ::corio::detail::batch_semaphore::poll_result::acquired;
             return done_;
         }
+        /// Leaves the queue, passing on a lock handed to the node since the last poll; a no-op
+        /// once a poll reported ready (the lock is then await_resume()'s).
+        void cancel() noexcept override {
+            if (!done_) acq_.cancel();
+        }
         mutex_guard<T> await_resume() noexcept { return mutex_guard<T>(m_); }
 
     private:
         mutex* m_;
-        ::corio::detail::batch_semaphore::acquirer acq_;  // its destructor forwards an unclaimed lock
+        ::corio::detail::batch_semaphore::acquirer acq_;
+        // Owned by the polling side: false (idle, or queued in acq_) -> true when a poll acquires
+        // the lock; never reset, so cancel() and a repeated poll see the lock as await_resume()'s.
         bool done_ = false;
     };
 

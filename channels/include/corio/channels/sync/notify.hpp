@@ -15,10 +15,12 @@
 //     auto wait = n.notified();
 //     if (!condition()) co_await wait;
 //
-// Cancel safety: `co_await n.notified()` is cancel safe. A pending notified() that is abandoned
-//   (select, timeout, abort) leaves the queue; if a notify_one had already been handed to it, the
-//   notification is forwarded to the next waiter (or stored as the permit): no notify_one is lost
-//   (DESIGN-NOTES L2).
+// Cancel safety: `co_await n.notified()` is cancel safe. A pending notified() that is cancelled
+//   or destroyed (a losing select / race / timeout operand, an aborted task) leaves the queue; if
+//   a notify_one had already been handed to it, the notification is forwarded to the next waiter
+//   (or stored as the permit) before cancel() returns: no notify_one is lost. A cancelled
+//   notified() may be polled again: it queues at the back, and still completes at once if a
+//   notify_waiters was called after it was created.
 // Memory ordering: a notify_one/notify_waiters call happens-before the return of the notified()
 //   it completes.
 // Resumption: waiters are woken through their waker after the internal lock is released; nothing
@@ -104,7 +106,8 @@ private:
     //           linked it and notification_ is none); afterwards they belong to the owner.
     //           gen_ is set at creation and never changes.
     //           notification_ is written under mutex_ by whoever unlinks the node for a
-    //           notification (one/all), as its last touch of the node.
+    //           notification (one/all), as its last touch of the node; and reset to none by the
+    //           owner's cancel() (under mutex_, the node unlinked), before the node is reused.
     // Ordering: release store of notification_ pairs with the owner's acquire load: seeing a
     //           notification, the owner may complete or destroy the node without the lock.
     struct waiter {
@@ -191,21 +194,7 @@ public:
     }
     notified_operation(const notified_operation&) = delete;
     notified_operation& operator=(const notified_operation&) = delete;
-    ~notified_operation() {
-        if (phase_ != phase::waiting) return;
-        std::unique_lock lock(n_->mutex_);
-        const std::uint8_t got = node_.notification_.load(std::memory_order_acquire);
-        waker w;
-        if (got == none) {
-            n_->unlink(&node_);
-            if (!n_->tail_) n_->clear_waiting_locked();
-        } else if (got == by_one) {
-            // L2: a notify_one handed to us but never reported is forwarded.
-            w = n_->notify_one_locked();
-        }
-        lock.unlock();
-        std::move(w).wake();
-    }
+    ~notified_operation() override { cancel(); }
 
     bool poll(context& cx) noexcept override {
         if (phase_ == phase::done) return true;
@@ -213,13 +202,48 @@ public:
         if (phase_ == phase::waiting) return poll_waiting(cx);
         return poll_first(cx);
     }
+
+    /// Undoes a pending poll: leaves the queue (dropping the waker), or, if a notify_one was
+    /// handed to the node since the last poll, forwards it to the next waiter (or stores it as
+    /// the permit). A notify_waiters that completed the node is not given back: it stays visible
+    /// through the generation, so the next poll completes at once. Back to init; idempotent; a
+    /// no-op unless the last poll returned false.
+    void cancel() noexcept override {
+        if (phase_ != phase::waiting) return;
+        phase_ = phase::init;
+        waker dropped;  // declared before the lock: dropped after it is released
+        waker forwarded;
+        std::unique_lock lock(n_->mutex_);
+        // Acquire: pairs with the notifier's release; if set, the list is done with node_.
+        const std::uint8_t got = node_.notification_.load(std::memory_order_acquire);
+        if (got == none) {
+            n_->unlink(&node_);
+            dropped = std::move(node_.waker_);
+            if (!n_->tail_) n_->clear_waiting_locked();
+        } else if (got == by_one) {
+            forwarded = n_->notify_one_locked();
+        }
+        // The node is unlinked and ours: reset it for a later poll. Resetting by_all loses
+        // nothing: poll_first's generation check sees that notify_waiters again.
+        node_.notification_.store(none, std::memory_order_relaxed);
+        lock.unlock();
+        std::move(forwarded).wake();
+    }
     void await_resume() const noexcept {}
 
 private:
+    // phase_ — owned by the polling side (poll and cancel never run concurrently).
+    //   init -> waiting: poll_first linked node_ under the lock (notification_ none).
+    //   init / waiting -> done: a poll saw a newer generation, took the stored permit, or found
+    //     notification_ set (by_one / by_all, stored by the notifier that unlinked node_).
+    //   waiting -> init: cancel(): under the lock, unlinks node_ (none) or forwards the
+    //     notify_one it was handed (by_one), and resets notification_ to none; gen_ is kept, so a
+    //     notify_waiters since creation still completes the next poll.
+    //   done is final: cancel() leaves it alone (the notification is await_resume()'s).
     enum class phase { init, waiting, done };
     notify* n_;
     notify::waiter node_;
-    phase phase_ = phase::init;  // owned by the polling side
+    phase phase_ = phase::init;
 
     bool poll_first(context& cx) noexcept {
         notify& n = *n_;

@@ -12,9 +12,12 @@
 //
 // As with corio::sync::mutex: hold it across co_await only when you must; never hold a blocking
 // lock (std::mutex, std::shared_mutex) across a co_await.
-// Cancel safety: `co_await read()` and `co_await write()` are cancel safe: abandoned while queued
-//   they leave the queue and give back the permits already assigned to them (a writer may hold
-//   some of the max_reads permits while it waits), which go to the next waiters.
+// Cancel safety: `co_await read()` and `co_await write()` are cancel safe: cancelled or destroyed
+//   while queued they leave the queue and give back the permits already assigned to them (a
+//   writer may hold some of the max_reads permits while it waits, or all of them once granted),
+//   which go to the next waiters before cancel() returns. Polled again, they queue at the back.
+//   An operation whose poll reported ready owns its permits until await_resume(); cancel()
+//   leaves them alone.
 // Memory ordering: everything done under a write guard happens-before every later read() or
 //   write() that acquires; reads happen-before the next write that acquires.
 // Resumption: waiters are woken through their waker after the internal lock is released.
@@ -121,12 +124,19 @@ public:
         lock_operation(const lock_operation&) = delete;
         lock_operation& operator=(const lock_operation&) = delete;
 
+        ~lock_operation() override { cancel(); }
+
         bool poll(context& cx) noexcept override {
             if (done_) return true;
             if (!cx.poll_budget()) return false;
             // Never closed: acquired is the only ready outcome.
             done_ = acq_.poll(cx.waker()) == ::corio::detail::batch_semaphore::poll_result::acquired;
             return done_;
+        }
+        /// Leaves the queue, giving back the permits assigned to the node since the last poll; a
+        /// no-op once a poll reported ready (the permits are then await_resume()'s).
+        void cancel() noexcept override {
+            if (!done_) acq_.cancel();
         }
         auto await_resume() noexcept {
             if constexpr (Write) return rw_lock_write_guard<T>(l_);
@@ -135,7 +145,9 @@ public:
 
     private:
         rw_lock* l_;
-        ::corio::detail::batch_semaphore::acquirer acq_;  // its destructor gives back assigned permits
+        ::corio::detail::batch_semaphore::acquirer acq_;
+        // Owned by the polling side: false (idle, or queued in acq_) -> true when a poll acquires;
+        // never reset, so cancel() and a repeated poll see the permits as await_resume()'s.
         bool done_ = false;
     };
     using read_operation = lock_operation<false>;

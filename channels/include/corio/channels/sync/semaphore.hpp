@@ -10,9 +10,11 @@
 // queue holds back later small acquires until it has its n (so it is never starved).
 // Errors: acquire fails with acquire_error::closed once close() was called (queued acquires are
 //   woken with it). try_acquire fails with try_acquire_error::{no_permits, closed}.
-// Cancel safety: an acquire is cancel safe: abandoned while queued (select, timeout, abort) it
-//   leaves the queue and gives back the permits already assigned to it, which go to the next
-//   waiter; its place in the queue is lost.
+// Cancel safety: an acquire is cancel safe: cancelled or destroyed while queued (a losing select
+//   / race / timeout operand, an aborted task) it leaves the queue and gives back the permits
+//   already assigned to it, which go to the next waiter before cancel() returns; its place in the
+//   queue is lost (polled again, it queues at the back). An acquire whose poll reported ready owns
+//   its permits (or its closed error) until await_resume(); cancel() leaves them alone.
 // Memory ordering: a permit release happens-before the acquire that receives that permit.
 // Resumption: waiters are woken through their waker after the internal lock is released.
 // Thread safety: all members may be called from any thread. Preconditions (debug assertions):
@@ -134,6 +136,7 @@ public:
         acquire_operation(semaphore* s, std::size_t n) noexcept : sem_(s), acq_(&s->sem_, n) {}
         acquire_operation(const acquire_operation&) = delete;
         acquire_operation& operator=(const acquire_operation&) = delete;
+        ~acquire_operation() override { cancel(); }
 
         bool poll(context& cx) noexcept override {
             if (!cx.poll_budget()) return false;
@@ -144,6 +147,9 @@ public:
             }
             return false;
         }
+        /// Leaves the queue, giving back the permits assigned since the last poll; a no-op after
+        /// a ready poll (the acquirer is idle then).
+        void cancel() noexcept override { acq_.cancel(); }
         result<semaphore_permit, acquire_error> await_resume() noexcept {
             if (!ok_) return unexpected(acquire_error::closed);
             return semaphore_permit(sem_, acq_.requested());
@@ -162,6 +168,7 @@ public:
             : sem_(std::move(s)), acq_(&sem_->sem_, n) {}
         acquire_owned_operation(const acquire_owned_operation&) = delete;
         acquire_owned_operation& operator=(const acquire_owned_operation&) = delete;
+        ~acquire_owned_operation() override { cancel(); }
 
         bool poll(context& cx) noexcept override {
             if (!cx.poll_budget()) return false;
@@ -172,6 +179,8 @@ public:
             }
             return false;
         }
+        /// As acquire_operation::cancel().
+        void cancel() noexcept override { acq_.cancel(); }
         result<owned_semaphore_permit, acquire_error> await_resume() noexcept {
             if (!ok_) return unexpected(acquire_error::closed);
             return owned_semaphore_permit(sem_, acq_.requested());

@@ -31,6 +31,15 @@ public:
     }
     /// Disarms: a registered sleep leaves the wheel.
     void reset() noexcept { slot_.reset(); }
+    /// Withdraws a registered sleep from the wheel (a stream's cancel_next), keeping the deadline:
+    /// the sleep is rebuilt as by a move (its destructor withdraws it). A fired sleep is kept as
+    /// it is (nothing of it is registered); an unarmed slot stays unarmed.
+    void cancel() noexcept {
+        if (!slot_ || slot_->is_elapsed()) return;
+        const time::instant at = slot_->deadline();
+        slot_.reset();
+        set(at);
+    }
     explicit operator bool() const noexcept { return static_cast<bool>(slot_); }
 
     /// Precondition: armed. True once the deadline has passed; otherwise cx's waker is registered.

@@ -14,14 +14,20 @@
 #include <cassert>
 #include <cstddef>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace corio::detail::mpsc {
 
 // A sender waiting in closed() (the node lives in the awaiter).
+// States: idle (not linked, no waker: never polled, or cancelled), waiting (linked, with the
+//   waker of its last poll), notified (unlinked by notify_closed_waiters, which moved the waker
+//   out to wake it). idle -> waiting: a pending poll_closed. waiting -> notified: close_rx.
+//   waiting / notified -> idle: a ready poll_closed, or cancel_closed (both drop the waker).
 struct closed_waiter {
-    closed_waiter* prev_ = nullptr;  // guarded by chan::closed_mutex_
+    closed_waiter* prev_ = nullptr;  // all four guarded by chan::closed_mutex_
     closed_waiter* next_ = nullptr;
     bool linked_ = false;
     waker waker_;
@@ -150,9 +156,47 @@ public:
         rx_.discard();
     }
     void register_rx(waker_ref w) noexcept { rx_waker_.register_by_ref(w); }
+    /// Drops the receiver's registered waker (a pending recv cancelled). A send racing with this
+    /// may have taken the waker first: it wakes it once (spuriously); either way none is left.
+    void unregister_rx() noexcept { (void)rx_waker_.take_waker(); }
     bool rx_closed() const noexcept { return rx_closed_; }
     /// A slot is claimed but not yet readable: a push is in progress.
     bool busy() const noexcept { return tx_.tail_position() != rx_.index(); }
+
+    // The receive protocol (the receiver's operations, and receiver_stream): try, register, try
+    // again (never check-then-register). Ready results use one unit of the task's budget.
+
+    bool poll_recv(context& cx, std::optional<T>& out) noexcept {
+        switch (peek_registered(cx)) {
+            case peek_result::value: return finish_recv(cx, out, true);
+            case peek_result::closed: return finish_recv(cx, out, false);
+            case peek_result::empty: break;
+        }
+        // Closed by the receiver: the end comes once no permit is outstanding (a permit holder
+        // that sends, or drops its permit, wakes us).
+        if (rx_closed_ && is_idle()) return finish_recv(cx, out, false);
+        return false;
+    }
+
+    bool poll_recv_many(context& cx, std::vector<T>& buf, std::size_t limit, std::size_t& count) noexcept {
+        if (limit == 0) return true;
+        switch (peek_registered(cx)) {
+            case peek_result::value: break;
+            case peek_result::closed: return cx.poll_budget();
+            case peek_result::empty:
+                if (rx_closed_ && is_idle()) return cx.poll_budget();
+                return false;
+        }
+        if (!cx.poll_budget()) return false;
+        std::size_t n = 0;
+        do {
+            buf.push_back(take());
+            ++n;
+        } while (n < limit && peek() == peek_result::value);
+        add_permits(n);
+        count = n;
+        return true;
+    }
 
     void close_rx() noexcept {
         if (rx_closed_) return;
@@ -176,6 +220,7 @@ public:
         std::lock_guard lock(closed_mutex_);
         if (is_rx_closed()) {
             if (node.linked_) unlink_closed(&node);
+            old = std::move(node.waker_);
             return true;
         }
         if (!node.waker_.will_wake(w)) old = std::exchange(node.waker_, w.clone());
@@ -189,12 +234,33 @@ public:
         }
         return false;
     }
+    /// Unlinks `node` if it is linked and drops its waker (dropped after the lock is released).
+    /// Afterwards the node is as never polled. (notify_closed_waiters moves the waker out of each
+    /// node it unlinks, under the lock, so an unlinked node's waker is the owner's.)
     void cancel_closed(closed_waiter& node) noexcept {
+        waker old;
         std::lock_guard lock(closed_mutex_);
         if (node.linked_) unlink_closed(&node);
+        old = std::move(node.waker_);
     }
 
 private:
+    bool finish_recv(context& cx, std::optional<T>& out, bool have_value) noexcept {
+        if (!cx.poll_budget()) return false;
+        if (have_value) {
+            out.emplace(take());
+            add_permits(1);
+        }
+        return true;
+    }
+
+    peek_result peek_registered(context& cx) noexcept {
+        const peek_result r = peek();
+        if (r != peek_result::empty) return r;
+        register_rx(cx.waker());
+        return peek();
+    }
+
     void unlink_closed(closed_waiter* w) noexcept {
         if (w->prev_) w->prev_->next_ = w->next_;
         else closed_head_ = w->next_;
