@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <thread>
 
 namespace corio::detail {
@@ -17,6 +18,15 @@ struct blocking_pool::state {
     std::size_t max_threads;
     std::chrono::milliseconds keep_alive;
     std::string thread_name;
+    // Jobs accepted by spawn and not yet finished (queued or running). Raised by spawn as it
+    // queues the job (under mutex, so before any thread can take it); lowered after the job has
+    // run and been destroyed, i.e. after it woke its waiter (blocking_call::run sets the outcome
+    // and wakes inside run()). Seq_cst, read by the paused clock's auto-advance
+    // (scheduler::can_auto_advance) on both sides of its queue scan: a 0 read before the scan
+    // shows the woken task queued (the wake precedes the lowering); a 0 read after it covers a
+    // job spawned by a task whose worker has since parked (the raise precedes the park's seq_cst
+    // count).
+    std::atomic<std::size_t> outstanding{0};
 };
 
 blocking_pool::blocking_pool(std::size_t max_threads, std::chrono::milliseconds keep_alive, std::string thread_name)
@@ -36,6 +46,7 @@ bool blocking_pool::spawn(std::unique_ptr<blocking_job> job) {
         return false;
     }
     state_->queue.push_back(std::move(job));
+    state_->outstanding.fetch_add(1, std::memory_order_seq_cst);  // under mutex: before any thread pops it
     if (state_->idle > 0) {
         state_->work_cv.notify_one();
     } else if (state_->threads < state_->max_threads) {
@@ -60,6 +71,7 @@ void blocking_pool::thread_main(std::shared_ptr<state> st) {
             lock.unlock();
             job->run();
             job.reset();
+            st->outstanding.fetch_sub(1, std::memory_order_seq_cst);
             lock.lock();
             continue;
         }
@@ -85,12 +97,15 @@ void blocking_pool::shutdown(std::optional<std::chrono::nanoseconds> timeout) {
         lock.unlock();
         job->run();
         job.reset();
+        state_->outstanding.fetch_sub(1, std::memory_order_seq_cst);
         lock.lock();
     }
     auto done = [&] { return state_->threads == 0; };
     if (timeout) state_->exit_cv.wait_for(lock, *timeout, done);
     else state_->exit_cv.wait(lock, done);
 }
+
+bool blocking_pool::is_idle() const noexcept { return state_->outstanding.load(std::memory_order_seq_cst) == 0; }
 
 std::size_t blocking_pool::thread_count() const {
     std::lock_guard lock(state_->mutex);

@@ -2,6 +2,10 @@
 // stall the scheduler. Grows on demand up to max_threads; a thread idle for keep_alive retires.
 // Jobs queue FIFO when every thread is busy and the limit is reached.
 //
+// Outstanding jobs: accepted and not yet finished (queued or running). The paused clock does not
+// auto-advance while there are any (scheduler::can_auto_advance): a job's outcome, not a timer,
+// is what the runtime waits for then.
+//
 // Shutdown: no new jobs are accepted (a rejected job is destroyed unrun, which its waiter sees);
 // queued jobs still run; shutdown waits for the threads up to a timeout. Threads that outlive the
 // timeout keep the pool's state alive through a shared_ptr and exit when their job returns.
@@ -30,6 +34,8 @@ public:
     void shutdown(std::optional<std::chrono::nanoseconds> timeout);
 
     std::size_t thread_count() const;
+    // Whether no accepted job is still queued or running. Any thread; seq_cst (see state::outstanding).
+    bool is_idle() const noexcept;
 
 private:
     struct state;

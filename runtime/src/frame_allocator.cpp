@@ -113,7 +113,7 @@ thread_local frame_cache t_cache;
 
 }  // namespace
 
-// Not inline, and never called across a suspension: see DESIGN-NOTES §7.10 on thread_local.
+// Not inline, and never called across a suspension: see docs/design/task-model.md, "thread_local across a suspension".
 [[gnu::noinline]] void* allocate_frame(std::size_t size) {
     const std::size_t c = class_of(size);
     if (CORIO_FRAME_CACHE && c < num_classes && !t_cache_gone) {

@@ -6,7 +6,7 @@
 //          worker that is running or spinning costs one atomic exchange.
 // Ordering: seq_cst, so "push task; unpark" and "set parked; check queues" cannot both miss.
 // Spinning: before blocking, the worker spins ~5 µs waiting for `notified`. Blocking and being
-//          woken across vCPUs costs ~23 µs here (LIMITS.md), so a short spin catches most
+//          woken across vCPUs costs ~23 µs here (docs/design/platform.md), so a short spin catches most
 //          hand-offs at the price of a cache-line transfer. Not right after a search spin
 //          (worker::spin_for_work), nor while io is in flight (driver::io_pending: the spin
 //          would not see a completion).

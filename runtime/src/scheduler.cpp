@@ -25,7 +25,7 @@ constexpr unsigned max_lifo_polls = 3;
 constexpr unsigned coop_budget = 128;
 // How long the searching worker keeps looking for work before it parks: rounds of
 // search_spin_pauses pauses and one steal attempt, ~8 µs here (a pause is ~27 ns on these EPYC
-// vCPUs, ~40 ns on recent Intel). Parking and being woken costs ~23 µs (LIMITS.md); spinning for
+// vCPUs, ~40 ns on recent Intel). Parking and being woken costs ~23 µs (docs/design/platform.md); spinning for
 // less than that wins whenever work arrives within it and wastes at most the spin otherwise.
 constexpr unsigned search_spin_rounds = 16;
 constexpr unsigned search_spin_pauses = 16;
@@ -428,25 +428,9 @@ void scheduler::report_unhandled(std::exception_ptr e) noexcept {
     }
 }
 
-void scheduler::block_on(leaf& l) {
-    if (worker* w = current_worker(); w && &w->sched_ == this)
-        throw std::logic_error("corio::runtime::block_on called from one of the runtime's own workers");
-    thread_notifier* n = thread_notifier::create(current_thread_ ? &workers_[0]->parker_ : nullptr);
-    waker w(n, &thread_notifier::vtable);  // adopts the creation ref
-    context cx(w.as_ref(), nullptr);
-    if (current_thread_) {
-        std::lock_guard lock(block_on_mutex_);
-        while (!l.poll(cx)) {
-            workers_[0]->run_until(n->notified_);
-            n->notified_.store(0, std::memory_order_relaxed);
-            if (is_shutdown() && !l.poll(cx)) throw std::logic_error("corio: runtime shut down during block_on");
-        }
-        return;
-    }
-    while (!l.poll(cx)) n->wait();
-}
-
 void scheduler::shutdown(std::optional<std::chrono::nanoseconds> timeout) {
+    if (worker* w = current_worker(); w && &w->sched_ == this)
+        throw std::logic_error("corio: runtime::shutdown called from one of the runtime's own workers (it would wait for itself)");
     std::lock_guard lock(shutdown_mutex_);
     if (shut_down_done_) return;
     shut_down_done_ = true;
@@ -457,6 +441,7 @@ void scheduler::shutdown(std::optional<std::chrono::nanoseconds> timeout) {
     // 2.
     for (auto& t : threads_) t.join();
     threads_.clear();
+    if (current_thread_) take_core_for_shutdown();
     // 3.
     workers_joined_ = true;
     owned_.close();
@@ -472,37 +457,6 @@ void scheduler::shutdown(std::optional<std::chrono::nanoseconds> timeout) {
     for (auto& w : workers_) w->parker_.get_driver().shutdown();
     // 5.
     blocking_.shutdown(timeout);
-}
-
-// --- thread_notifier: the waker of a plain thread blocked in block_on / blocking_poll --------
-
-const waker_vtable thread_notifier::vtable = {
-    [](const void* p) noexcept -> const void* {
-        static_cast<thread_notifier*>(const_cast<void*>(p))->refs_.fetch_add(1, std::memory_order_relaxed);
-        return p;
-    },
-    [](const void* p) noexcept {
-        auto* n = static_cast<thread_notifier*>(const_cast<void*>(p));
-        n->notify();
-        n->release();
-    },
-    [](const void* p) noexcept { static_cast<thread_notifier*>(const_cast<void*>(p))->notify(); },
-    [](const void* p) noexcept { static_cast<thread_notifier*>(const_cast<void*>(p))->release(); },
-};
-
-void thread_notifier::notify() noexcept {
-    // Release: what the waker published before waking is visible to the woken thread.
-    notified_.store(1, std::memory_order_release);
-    if (drive_) drive_->unpark();
-    else futex_wake(notified_, 1);
-}
-
-void thread_notifier::wait() noexcept {
-    while (notified_.exchange(0, std::memory_order_acquire) == 0) futex_wait(notified_, 0);
-}
-
-void thread_notifier::release() noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
 }
 
 }  // namespace corio::detail
@@ -522,14 +476,6 @@ void scheduler_release(scheduler* s) noexcept { s->release_ref(); }
 void scheduler_block_on(scheduler* s, leaf& l) { s->block_on(l); }
 bool scheduler_spawn_blocking(scheduler* s, std::unique_ptr<blocking_job> job) { return s->blocking_.spawn(std::move(job)); }
 
-void blocking_poll(leaf& l) {
-    if (current_worker())
-        throw std::logic_error("corio: a blocking_ call was made on a runtime worker; use the awaitable form");
-    thread_notifier* n = thread_notifier::create(nullptr);
-    waker w(n, &thread_notifier::vtable);
-    context cx(w.as_ref(), nullptr);
-    while (!l.poll(cx)) n->wait();
-}
 }  // namespace detail
 
 runtime::runtime(runtime_options opts) : sched_(new detail::scheduler(std::move(opts))) { sched_->start(); }

@@ -4,7 +4,7 @@
 // Where a notified task goes (schedule):
 //   1. Woken or spawned by a task running on one of our workers: that worker's LIFO slot; the
 //      previous occupant moves to the back of the local queue, and only then is a parked worker
-//      notified (a LIFO hand-off stays on this core, LIMITS.md: waking the other core costs ~23 µs).
+//      notified (a LIFO hand-off stays on this core, docs/design/platform.md: waking the other core costs ~23 µs).
 //   2. A yield (or a wake of the running task itself): the back of the local queue.
 //   3. From any other thread, or from a worker that is parked in its driver: the inject queue,
 //      then a parked worker is notified.
@@ -20,7 +20,8 @@
 // Shutdown protocol (scheduler::shutdown):
 //   1. Set shutdown_, close the inject queue (later pushes drop their notification) and unpark
 //      every worker; each leaves its loop at the next tick.
-//   2. Join the worker threads. From here no task is running.
+//   2. Join the worker threads; current_thread: wait for the block_on thread driving worker 0 to
+//      leave it (it does at its next tick) and keep it for good. From here no task is running.
 //   3. Close the owned list and cancel every task still in it on this thread: its frame is
 //      destroyed, its destructors run (they may wake or spawn: wakes are dropped by the closed
 //      inject queue, spawns are cancelled by the closed owned list), and its join_handle gets
@@ -42,9 +43,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -54,20 +57,34 @@ class scheduler;
 
 // The waker of a plain thread blocked in block_on or a blocking_ call. Refcounted: a leaf may keep
 // a clone after the wait ended (a join handle's waker lives until the task is freed).
+//
+// notified_: 0 or 1. Set to 1 by notify() (any thread, seq_cst: it also releases what the waker
+//            published before waking); cleared only by the owner thread, which then polls.
+// driving_:  written only by the owner: true while it drives a current_thread runtime, i.e. waits
+//            for notified_ in worker 0's loop and parks, if at all, in drive_'s driver; false
+//            while it waits on the futex of notified_ (or does neither). drive_ is dereferenced
+//            only by a notify that read driving_ as true, i.e. during (or racing with the end
+//            of) the owner's drive; worker 0's parker lives as long as the scheduler, which the
+//            waking leaf (block_on's join handle: its task) keeps alive.
+// Ordering:  notify() stores notified_ then loads driving_; the owner stores driving_ then loads
+//            (or exchanges) notified_; all seq_cst, a Dekker pair: a notify that reads the old
+//            driving_ is seen by the owner's next read of notified_, so it wakes whichever way
+//            the owner waits (the futex or the parker); neither can miss it.
 class thread_notifier {
 public:
     static thread_notifier* create(parker* drive) { return new thread_notifier(drive); }
     static const waker_vtable vtable;
     void notify() noexcept;
-    void wait() noexcept;
+    void wait() noexcept;  // owner, not driving: blocks until notified, and clears notified_
     void release() noexcept;
 
     std::atomic<std::uint32_t> notified_{0};
+    std::atomic<bool> driving_{false};
     std::atomic<std::uint32_t> refs_{1};
 
 private:
     explicit thread_notifier(parker* drive) noexcept : drive_(drive) {}
-    parker* drive_;  // current_thread: unpark the worker this thread drives instead of a futex
+    parker* const drive_;  // current_thread: worker 0's parker, unparked while the owner drives
 };
 
 class worker {
@@ -127,7 +144,7 @@ public:
     void report_unhandled(std::exception_ptr e) noexcept override;
     void task_retained() noexcept;
     void task_freed() noexcept override;
-    void block_on(leaf& l);
+    void block_on(leaf& l);  // block_on.cpp
     void shutdown(std::optional<std::chrono::nanoseconds> timeout);
 
     void notify_parked() noexcept;
@@ -136,6 +153,10 @@ public:
     // auto-advance. Any thread. A parked worker's LIFO slot is empty (park() leaves it only with
     // the slot empty, and its driver queues wakes into the run queue, schedule_while_parked).
     bool is_quiescent() const noexcept;
+    // The paused clock may auto-advance: quiescent, and no spawn_blocking job queued or running
+    // (Tokio's inhibit_auto_advance): the runtime then waits for the job, not for a timer. The
+    // pool is read on both sides of the queue scan (blocking_pool.cpp, state::outstanding).
+    bool can_auto_advance() const noexcept { return blocking_.is_idle() && is_quiescent() && blocking_.is_idle(); }
     bool is_shutdown() const noexcept { return shutdown_.load(std::memory_order_acquire); }
 
     void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
@@ -164,7 +185,21 @@ private:
     bool workers_joined_ = false;  // set by shutdown after the join; then this thread owns every local list
     bool shut_down_done_ = false;  // guarded by shutdown_mutex_
     std::mutex shutdown_mutex_;
-    std::mutex block_on_mutex_;  // current_thread: one thread drives the worker at a time
+
+    // current_thread: the right to run worker 0 (Tokio's Core). One block_on thread at a time
+    // holds it: it runs the tasks and parks in worker 0's driver until its own future is ready,
+    // then gives it back. Every other block_on thread polls its own future (its task runs on the
+    // holder's thread) and waits on its own notifier, listed in core_waiters_ so that it is woken
+    // to take the core over when the holder leaves. Shutdown waits for the holder to leave and
+    // then keeps the core for good (block_on.cpp has the protocol).
+    void block_on_current_thread(leaf& l, thread_notifier& n, context& cx);
+    bool drive(leaf& l, thread_notifier& n, context& cx);  // holding the core: true if l is ready
+    void release_core() noexcept;
+    void take_core_for_shutdown() noexcept;
+    std::mutex core_mutex_;
+    std::condition_variable core_released_;       // core_taken_ went false (shutdown waits for it)
+    bool core_taken_ = false;                     // guarded by core_mutex_
+    std::vector<thread_notifier*> core_waiters_;  // guarded by core_mutex_; each notified once when the core is released
     std::vector<std::thread> threads_;
     std::atomic<std::uint64_t> next_id_{1};
     // Lifetime: the scheduler's memory outlives the runtime object while a join_handle or a
@@ -179,7 +214,7 @@ private:
 };
 
 // The worker whose thread is calling, or null. Not inline: clang may cache a thread_local's
-// address across a coroutine suspension (DESIGN-NOTES §7.10).
+// address across a coroutine suspension (docs/design/task-model.md, "thread_local across a suspension").
 worker* current_worker() noexcept;
 
 }  // namespace corio::detail

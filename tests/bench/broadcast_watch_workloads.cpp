@@ -1,5 +1,5 @@
-// broadcast_fanout, broadcast_lagged, watch_updates (../shared/peers/WORKLOADS.md; the same
-// counts, checks and extra fields as ../shared/peers/tokio/src/main.rs).
+// broadcast_fanout, broadcast_lagged, watch_updates (docs/workloads.md; the same
+// counts, checks and extra fields as the Tokio peer).
 #include "workload.hpp"
 
 #include <corio/channels/broadcast.hpp>

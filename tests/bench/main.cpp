@@ -1,6 +1,6 @@
-// The corio workload binary: runs the in-process workloads of ../shared/peers/WORKLOADS.md
+// The corio workload binary: runs the in-process workloads of docs/workloads.md
 // named on the command line (all when none is), one JSON line each, "impl":"corio", so that
-// ../shared/peers/compare sets corio beside Tokio and Go.
+// the peers' compare script (docs/performance.md) sets corio beside Tokio and Go.
 //
 //     build/release/tests/bench/corio_workloads [workload...]
 //     WORKLOAD_SCALE=0.05 WORKLOAD_VERBOSE=1 build/release/tests/bench/corio_workloads spawn_many
@@ -24,11 +24,14 @@ std::vector<workload>& registry() {
 
 namespace {
 
-// The order of ../shared/peers (those corio has so far).
+// The order of docs/workloads.md (those corio has so far), with corio's own select_tasks and
+// select_tasks_spawned (select_task_workloads.cpp) after select_two.
 const char* const canonical_order[] = {
-    "spawn_many",       "spawn_join",     "yield_many",       "ping_pong",      "chained_spawn",
-    "mpsc_uncontended", "mpsc_contended", "mpsc_unbounded",   "oneshot_rpc",    "broadcast_fanout",
-    "broadcast_lagged", "watch_updates",  "select_two",       "timeout_churn",  "sleep_many",
+    "spawn_many",       "spawn_join",     "yield_many",       "ping_pong",
+    "chained_spawn",    "mpsc_uncontended", "mpsc_contended", "mpsc_unbounded",
+    "oneshot_rpc",      "broadcast_fanout", "broadcast_lagged", "watch_updates",
+    "select_two",       "select_tasks",   "select_tasks_spawned", "timeout_churn",
+    "sleep_many",
 };
 
 constexpr int warmup = 1;

@@ -1,5 +1,5 @@
 // ping_pong, mpsc_uncontended, mpsc_contended, mpsc_unbounded, oneshot_rpc
-// (../shared/peers/WORKLOADS.md; same counts, values and checks as ../shared/peers/tokio/src/main.rs).
+// (docs/workloads.md; same counts, values and checks as the Tokio peer).
 #include "workload.hpp"
 
 #include <corio/channels/mpsc.hpp>

@@ -1,5 +1,4 @@
-// select_two (../shared/peers/WORKLOADS.md; same counts, values and checks as
-// ../shared/peers/tokio/src/main.rs): two bounded(1024) channels, one producer each, one consumer
+// select_two (docs/workloads.md; same counts, values and checks as the Tokio peer): two bounded(1024) channels, one producer each, one consumer
 // looping on a fair select over both recvs (each branch guarded by `if_(open)`) until both close.
 #include "workload.hpp"
 

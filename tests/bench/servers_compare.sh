@@ -1,12 +1,12 @@
 #!/bin/bash
 # servers_compare.sh — tcp_echo and http_hello, interleaved rounds of Tokio, Go and corio's three
 # io configurations (io_uring with sockets in the readiness set: the default; io_uring with
-# CORIO_IO_NET=ring; epoll), with ../shared/peers/run; JSON lines on stdout, a table with ./compare.
-# Needs the peers built (../shared/peers/run build) and the release servers:
+# CORIO_IO_NET=ring; epoll), with $PEERS/run (the peer-workload folder kept beside this repository, docs/performance.md); JSON lines on stdout, a table with ./compare.
+# Needs the peers built ($PEERS/run build) and the release servers:
 #   cmake -S . -B build/servers-rel -G Ninja -DCMAKE_BUILD_TYPE=Release
 #   cmake --build build/servers-rel --target sample_echo sample_http_hello
 #
-#   tests/bench/servers_compare.sh 5 | tee /tmp/servers.jsonl | ../shared/peers/compare --baseline tokio
+#   tests/bench/servers_compare.sh 5 | tee /tmp/servers.jsonl | $PEERS/compare --baseline tokio
 set -eu
 rounds=${1:-3}
 B=$(cd "$(dirname "$0")/../.." && pwd)/build/servers-rel/samples/servers

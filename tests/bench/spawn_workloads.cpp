@@ -1,4 +1,4 @@
-// spawn_many, spawn_join, yield_many, chained_spawn (../shared/peers/WORKLOADS.md).
+// spawn_many, spawn_join, yield_many, chained_spawn (docs/workloads.md).
 #include "workload.hpp"
 
 #include <corio/channels/oneshot.hpp>

@@ -1,4 +1,4 @@
-// timeout_churn and sleep_many (../shared/peers/WORKLOADS.md; the Tokio peer's main.rs is the
+// timeout_churn and sleep_many (docs/workloads.md; the Tokio peer is the
 // reference for what is timed and checked).
 #include "workload.hpp"
 

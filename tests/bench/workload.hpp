@@ -1,5 +1,5 @@
 // workload.hpp — the harness of the workload binary: the conventions of
-// ../shared/peers/README.md (JSON lines, 1 warm-up + 5 measured iterations, median, scaling by
+// docs/workloads.md, "Conventions" (JSON lines, 1 warm-up + 5 measured iterations, median, scaling by
 // WORKLOAD_SCALE, a fresh 2-worker runtime per workload, each iteration a spawned task).
 #pragma once
 

@@ -92,7 +92,7 @@ TEST(broadcast, send_without_receivers_hands_the_value_back) {
     EXPECT_EQ(late.try_recv().value(), "w");
 }
 
-// DESIGN-NOTES §7 item 8.
+// docs/design/invariants.md, item 8.
 TEST(broadcast, capacity_4_ten_sends_lag_6_then_the_last_4_in_order) {
     corio::runtime rt({.worker_threads = 2});
     auto [tx, rx] = corio::broadcast::channel<int>(4);

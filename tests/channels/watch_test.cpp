@@ -358,7 +358,7 @@ TEST(watch, one_send_wakes_every_waiter_beyond_a_batch) {
     for (auto& h : hs) EXPECT_EQ(h.blocking_join().value(), 42);
 }
 
-// DESIGN-NOTES §7 item 9: after 10k rapid sends the receiver ends on the final value, never
+// docs/design/invariants.md, item 9: after 10k rapid sends the receiver ends on the final value, never
 // going backwards; changed() after the sender's drop errors.
 corio::task<void> rapid_sender(corio::watch::sender<int> tx, int n) {
     for (int i = 1; i <= n; ++i) {

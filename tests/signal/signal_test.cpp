@@ -1,6 +1,9 @@
 // signal_test: corio::signal — a listener sees deliveries after its creation (and not before),
 // deliveries coalesce, every listener of a signal is woken, ctrl_c, an abandoned recv loses
-// nothing, blocking_recv on a plain thread, and signals that cannot be listened for.
+// nothing, blocking_recv on a plain thread, signals that cannot be listened for, and cancel()
+// of recv and ctrl_c (the leaf contract: no waker left in the signal's waiter list).
+#include "support/manual_poll.hpp"
+
 #include <corio/runtime/runtime.hpp>
 #include <corio/runtime/time.hpp>
 #include <corio/signal/signal.hpp>
@@ -107,6 +110,51 @@ TEST(signal, blocking_recv_on_a_plain_thread) {
     std::thread raiser([] { ASSERT_TRUE(raise_in_process(SIGUSR2)); });
     EXPECT_TRUE(l.blocking_recv());
     raiser.join();
+}
+
+// Polled by hand on this plain thread (no runtime needed): a cancelled recv is out of the
+// signal's waiter list and holds no waker; the delivery it did not consume is seen when it is
+// polled again.
+TEST(signal, recv_cancel_holds_no_waker_and_a_repoll_sees_the_delivery) {
+    auto l = corio::signal::signal(SIGUSR2).value();
+    auto witness = corio::signal::signal(SIGUSR2).value();
+    corio::testing::counting_waker w;
+    {
+        auto op = l.recv();
+        op.cancel();  // never polled: a no-op
+        EXPECT_FALSE(corio::testing::poll_once(op, w));
+        EXPECT_EQ(w.clones_alive(), 1);
+        op.cancel();
+        op.cancel();  // idempotent
+        EXPECT_EQ(w.clones_alive(), 0);
+        ASSERT_TRUE(raise_in_process(SIGUSR2));
+        EXPECT_TRUE(witness.blocking_recv());  // the dispatcher has fired this delivery
+        EXPECT_EQ(w.wakes(), 0);
+        EXPECT_TRUE(corio::testing::poll_once(op, w));  // polled again: the delivery is there
+        EXPECT_EQ(w.clones_alive(), 0);
+        op.cancel();  // ready: a no-op
+    }
+    // That recv consumed the delivery: the next one waits.
+    auto next = l.recv();
+    EXPECT_FALSE(corio::testing::poll_once(next, w));
+    next.cancel();
+    EXPECT_EQ(w.clones_alive(), 0);
+    EXPECT_EQ(w.wakes(), 0);
+}
+
+TEST(signal, ctrl_c_cancel_holds_no_waker_and_a_repoll_completes) {
+    corio::testing::counting_waker w;
+    auto op = corio::signal::ctrl_c();
+    EXPECT_FALSE(corio::testing::poll_once(op, w));
+    EXPECT_EQ(w.clones_alive(), 1);
+    op.cancel();
+    op.cancel();
+    EXPECT_EQ(w.clones_alive(), 0);
+    ASSERT_TRUE(raise_in_process(SIGINT));
+    corio::detail::blocking_poll(op);  // polled again, parking this plain thread until it is ready
+    EXPECT_TRUE(op.await_resume().has_value());
+    EXPECT_EQ(w.wakes(), 0);
+    EXPECT_EQ(w.clones_alive(), 0);
 }
 
 TEST(signal, signals_that_cannot_be_listened_for_are_refused) {

@@ -1,4 +1,4 @@
-// mpsc_stress_test: corio::mpsc under contention on 2 workers (DESIGN-NOTES §7 items 1, 2, 5, 6, 7): no message lost or duplicated, per-producer order, aborted senders/receivers lose nothing and hand values/permits back, receiver close/drop fails senders with their value, every value destroyed exactly once.
+// mpsc_stress_test: corio::mpsc under contention on 2 workers (docs/design/invariants.md, items 1, 2, 5, 6, 7): no message lost or duplicated, per-producer order, aborted senders/receivers lose nothing and hand values/permits back, receiver close/drop fails senders with their value, every value destroyed exactly once.
 //
 // Scale: iteration counts are multiplied by the environment variable CORIO_STRESS_SCALE (default
 // CORIO_STRESS_SCALE_DEFAULT, a CMake cache variable), and cut down under ThreadSanitizer.

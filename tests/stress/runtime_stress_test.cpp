@@ -1,4 +1,4 @@
-// runtime_stress_test: the scheduler's invariants under contention (DESIGN-NOTES §7.3, 12, 13, 16, 17, 20):
+// runtime_stress_test: the scheduler's invariants under contention (docs/design/invariants.md, items 3, 12, 13, 16, 17, 20):
 // every task runs exactly once, a wake storm resumes a task once per readiness and never on two
 // threads, abort/detach racing completion destroys every frame and output exactly once, spawns
 // from outside are never lost while workers park, shutdown cancels tasks mid-flight, and work is
@@ -273,7 +273,7 @@ corio::task<std::uint64_t> yield_then_return([[maybe_unused]] frame_guard g, std
     co_return id * 2 + 1;
 }
 
-// Never completes on its own: only abort() ends it, at its leaf (DESIGN-NOTES §7.11).
+// Never completes on its own: only abort() ends it, at its leaf (docs/design/invariants.md, item 11).
 corio::task<std::uint64_t> parked_until_aborted([[maybe_unused]] frame_guard g, unsigned yields);
 
 struct join_tally {

@@ -1,4 +1,4 @@
-// time_stress_test: timer entries under cross-worker races (DESIGN-NOTES §7.14, pitfall 12). Sleeps
+// time_stress_test: timer entries under cross-worker races (docs/design/invariants.md, item 14; docs/design/timer-wheel.md, "Fire, cancel and reset races"). Sleeps
 // are registered on one worker and fired, cancelled or reset on another, with deadlines chosen so
 // that expiry races the cancel or the reset; run under TSan. Checks: a sleep never ends early,
 // every outcome is counted exactly once, cancelled entries never fire into freed frames (ASan),

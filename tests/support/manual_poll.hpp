@@ -26,24 +26,24 @@ public:
     int clones_alive() const noexcept { return clones_.load(std::memory_order_acquire); }
 
 private:
-    // Declared before the vtable: its lambdas name them, and a static member's initializer only
-    // sees the members declared above it.
+    static const counting_waker* of(const void* p) noexcept { return static_cast<const counting_waker*>(p); }
+    // Defined after the class: the lambdas use members, so they need it complete.
+    static const waker_vtable vtable_;
     mutable std::atomic<int> wakes_{0};
     mutable std::atomic<int> clones_{0};  // clones handed out and not dropped: registrations held
+};
 
-    static const counting_waker* of(const void* p) noexcept { return static_cast<const counting_waker*>(p); }
-    static inline const waker_vtable vtable_ = {
-        [](const void* p) noexcept -> const void* {
-            of(p)->clones_.fetch_add(1, std::memory_order_acq_rel);
-            return p;
-        },
-        [](const void* p) noexcept {
-            of(p)->wakes_.fetch_add(1, std::memory_order_acq_rel);
-            of(p)->clones_.fetch_sub(1, std::memory_order_acq_rel);
-        },
-        [](const void* p) noexcept { of(p)->wakes_.fetch_add(1, std::memory_order_acq_rel); },
-        [](const void* p) noexcept { of(p)->clones_.fetch_sub(1, std::memory_order_acq_rel); },
-    };
+inline const waker_vtable counting_waker::vtable_ = {
+    [](const void* p) noexcept -> const void* {
+        of(p)->clones_.fetch_add(1, std::memory_order_acq_rel);
+        return p;
+    },
+    [](const void* p) noexcept {
+        of(p)->wakes_.fetch_add(1, std::memory_order_acq_rel);
+        of(p)->clones_.fetch_sub(1, std::memory_order_acq_rel);
+    },
+    [](const void* p) noexcept { of(p)->wakes_.fetch_add(1, std::memory_order_acq_rel); },
+    [](const void* p) noexcept { of(p)->clones_.fetch_sub(1, std::memory_order_acq_rel); },
 };
 
 /// One poll of `l` with `w`'s waker, as a worker would poll it (unlimited budget).

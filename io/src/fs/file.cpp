@@ -106,21 +106,28 @@ private:
 
 // --- file_operation -----------------------------------------------------------------------------
 
-file_operation::~file_operation() {
-    if (cell_) cdio::file_release(cell_);  // cancels in the kernel; a late open's fd closes with the cell
+void file_operation::cancel() noexcept {
+    if (!cell_ && !pool_) return;  // never polled, or the last poll was ready
+    // Drops the waker, cancels in the kernel; a late open's fd closes with the cell.
+    if (cell_) cdio::file_release(std::exchange(cell_, nullptr));
     if (pool_) {
         int late_fd = -1;
+        waker dropped;  // destroyed after the unlock
         {
             std::lock_guard lock(pool_->mutex);
             if (!pool_->done) {
                 pool_->abandoned = true;  // the job closes what a late open returns
-                pool_->w.reset();
+                dropped = std::move(pool_->w);
             } else if (req_.op == cdio::file_opcode::openat && pool_->err == 0) {
                 late_fd = static_cast<int>(pool_->value);  // done, never seen by the caller
             }
         }
         if (late_fd >= 0) ::close(late_fd);
+        pool_.reset();  // the job keeps its own reference
     }
+    started_ = false;
+    value_ = 0;
+    err_ = 0;
 }
 
 bool file_operation::poll(context& cx) noexcept {

@@ -20,7 +20,8 @@ std::error_code open_socket(int family, int type, corio::detail::io::source_ptr&
 // The accept loop of every listener: poll_accept, and on descriptor exhaustion (EMFILE, ENFILE,
 // ENOBUFS, ENOMEM) report once per listener on stderr (`who` names it), back off 100 ms on the
 // runtime's clock and retry, never returning those errors; ECONNABORTED/EINTR retry at once.
-// `pending` tells the awaiter's destructor whether a kernel accept may be in flight.
+// `pending` tells the awaiter's cancel() (and destructor) that the last poll was pending: on
+// the back-off sleep if `backoff` is engaged, else on the kernel accept.
 // `r` gets the final outcome.
 bool poll_accept_loop(corio::detail::io::io_source* s, context& cx, std::optional<time::sleep_operation>& backoff,
                       corio::detail::io::io_poll& r, bool& pending, bool& reported, const char* who,

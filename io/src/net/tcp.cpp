@@ -82,24 +82,25 @@ std::pair<tcp_read_half, tcp_write_half> tcp_stream::into_split() && {
 
 // --- connect ----------------------------------------------------------------------------------
 
-connect_operation::connect_operation(const socket_addr& addr) noexcept : addr_(addr) {
-    const int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        create_error_ = last_error();
-        return;
-    }
-    try {
-        src_ = corio::detail::io::source_ptr(corio::detail::io::source_adopt(fd));
-    } catch (...) {
-        ::close(fd);
-        create_error_ = std::make_error_code(std::errc::not_enough_memory);
-    }
-}
+connect_operation::connect_operation(const socket_addr& addr) noexcept : addr_(addr) { open_socket(); }
+
+void connect_operation::open_socket() noexcept { create_error_ = detail::open_socket(addr_.family(), SOCK_STREAM, src_); }
 
 bool connect_operation::poll(context& cx) noexcept {
+    if (!src_ && !create_error_) open_socket();  // the first poll after a cancel
     if (create_error_) return true;
     r_ = corio::detail::io::poll_connect(src_.get(), cx, addr_.native(), addr_.native_len(), started_);
+    pending_ = !r_.ready;
     return r_.ready;
+}
+
+void connect_operation::cancel() noexcept {
+    if (!std::exchange(pending_, false)) return;
+    // The registration first: the socket's io_source may outlive this (a ring op's cell keeps
+    // the descriptor open until its CQE), and its completion must wake nobody.
+    corio::detail::io::cancel_write(src_.get(), 0);
+    src_.reset();
+    started_ = false;
 }
 
 result<tcp_stream, std::error_code> connect_operation::await_resume() {

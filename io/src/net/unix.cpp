@@ -95,9 +95,18 @@ unix_connect_operation::unix_connect_operation(std::string_view path) noexcept {
 }
 
 bool unix_connect_operation::poll(context& cx) noexcept {
+    if (!src_ && !create_error_) create_error_ = detail::open_socket(AF_UNIX, SOCK_STREAM, src_);  // after a cancel
     if (create_error_) return true;
     r_ = corio::detail::io::poll_connect(src_.get(), cx, reinterpret_cast<const ::sockaddr*>(&addr_), addrlen_, started_);
+    pending_ = !r_.ready;
     return r_.ready;
+}
+
+void unix_connect_operation::cancel() noexcept {
+    if (!std::exchange(pending_, false)) return;
+    corio::detail::io::cancel_write(src_.get(), 0);  // the registration first (connect_operation::cancel)
+    src_.reset();
+    started_ = false;
 }
 
 result<unix_stream, std::error_code> unix_connect_operation::await_resume() {

@@ -75,6 +75,9 @@ io_poll file_poll(uring_op* op, context& cx, std::byte* out, std::size_t out_len
 }
 
 void file_release(uring_op* op) noexcept {
+    // The awaiter's registration goes first: the cell may outlive it until the CQE, which must
+    // wake nobody (a cancelled leaf holds no waker anywhere).
+    static_cast<void>(op->waker_.take_waker());
     if (!op->is_done() && op->ring_) op->ring_->cancel(op);
     op->release();
 }

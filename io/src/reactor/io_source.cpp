@@ -8,10 +8,20 @@
 //              (the caller asked for fewer, or its awaiter was destroyed before it saw them).
 //              Every read is served from here first. Reads therefore go through the cell's
 //              own buffer and are copied out: the kernel never writes into caller memory.
-//   ticket     write side: which awaiter owns inflight_'s result. A write whose awaiter was
-//              destroyed gets ticket 0; its result is dropped when the next write waits it out.
+//   ticket     write side: which awaiter owns inflight_'s result (unique per side; only the leaf
+//              holding it ever asks for that result). A write whose awaiter was destroyed never
+//              collects it: the next write waits it out and drops it. A cancelled write keeps its
+//              ticket while its leaf lives: polled again, the leaf collects the result first (an
+//              -ECANCELED one, nothing sent, is sent afresh); a write of another leaf in between
+//              drops it, as an abandoned one's.
 //              Writes copy the caller's bytes into the cell first (the kernel never reads caller
 //              memory after the awaiter is gone).
+//   waker      cancel_read / cancel_write take the side's registration out (the in-flight cell's
+//              waker_, and the readiness set's reader_ / writer_), so a cancelled leaf holds no
+//              wake anywhere. A side has one user at a time, so the registration taken is that
+//              leaf's (or a stale one of its task's). A wake already under way when it is taken
+//              still completes (a spurious poll of the task, never a lost one: the next
+//              operation re-registers and re-checks done_ / the edge count).
 // Threading: a side is touched only by the task using it (one at a time); the cell's done_ flag
 //   is the hand-off with the ring's thread. The destructor runs after the last reference drops
 //   (acq_rel refcount), so it sees both sides' final state.
@@ -127,6 +137,9 @@ io_poll ready_value(std::int64_t v) noexcept { return {true, v, 0}; }
 io_poll ready_error(int err) noexcept { return {true, 0, err}; }
 constexpr int no_runtime = -1;
 
+// Drops a registration (the leaf behind it was cancelled): its waker is not woken.
+void drop_waker(atomic_waker& w) noexcept { static_cast<void>(w.take_waker()); }
+
 // Waits for side.inflight: true when done (registering the waker otherwise).
 bool wait_done(uring_op* op, context& cx) noexcept {
     if (op->is_done()) return true;
@@ -175,6 +188,9 @@ scheduled_io* registration(io_source* s, reactor* r, int& err) noexcept {
 //     than asked drained the receive queue / filled the send buffer, as Tokio assumes on Linux,
 //     so the side is idle from then on too (datagrams and accept pass 0: a short one means
 //     nothing).
+//   * A poll that registered its waker and then completes (the retry succeeded, or failed for
+//     good) takes the registration back: a ready poll leaves no waker in the set (the leaf
+//     contract: a registration belongs to a pending poll only).
 template <class F>
 io_poll readiness_op(io_source* s, reactor* r, context& cx, bool write_side, F attempt,
                      std::size_t short_means_idle = 0) noexcept {
@@ -191,6 +207,7 @@ io_poll readiness_op(io_source* s, reactor* r, context& cx, bool write_side, F a
     const bool closed = known && (write_side ? known->write_closed_ : known->read_closed_).load(std::memory_order_relaxed);
     bool try_now = !(known && side.idle && side.idle_edges == seen && !closed);
     int attempts = 0;
+    atomic_waker* registered = nullptr;  // the slot this poll registered in, if it did
     for (;;) {
         if (try_now) {
             ++attempts;
@@ -201,10 +218,12 @@ io_poll readiness_op(io_source* s, reactor* r, context& cx, bool write_side, F a
             if (n >= 0) {
                 side.idle = known && n > 0 && static_cast<std::size_t>(n) < short_means_idle;
                 side.idle_edges = seen;
+                if (registered) drop_waker(*registered);
                 return ready_value(n);
             }
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 side.idle = false;
+                if (registered) drop_waker(*registered);
                 return ready_error(errno);
             }
             side.idle = known != nullptr;  // meaningful only once the edges are counted
@@ -214,7 +233,8 @@ io_poll readiness_op(io_source* s, reactor* r, context& cx, bool write_side, F a
         int err = 0;
         scheduled_io* sio = registration(s, r, err);
         if (!sio) return ready_error(err);
-        (write_side ? sio->writer_ : sio->reader_).register_by_ref(cx.waker());
+        registered = write_side ? &sio->writer_ : &sio->reader_;
+        registered->register_by_ref(cx.waker());
         // Acquire: after the acq_rel registration (see scheduled_io).
         const std::uint32_t now = edges(sio).load(std::memory_order_acquire);
         if (known && now == seen) return pending;
@@ -278,7 +298,12 @@ io_poll poll_read(io_source* s, context& cx, std::byte* buf, std::size_t len) no
 }
 
 void cancel_read(io_source* s) noexcept {
-    if (uring_op* op = s->rd_.inflight; op && op->ring_) op->ring_->cancel(op);
+    if (uring_op* op = s->rd_.inflight) {
+        drop_waker(op->waker_);  // before the cancel: its CQE must find no waker
+        if (op->ring_) op->ring_->cancel(op);
+    }
+    // Acquire: pairs with registration()'s publication.
+    if (scheduled_io* sio = s->sio_.load(std::memory_order_acquire)) drop_waker(sio->reader_);
 }
 
 // --- write ------------------------------------------------------------------------------------
@@ -303,9 +328,14 @@ bool settle_write(io_side& wr, context& cx, std::uint64_t& ticket, io_poll& mine
         wr.inflight = nullptr;
         const std::uint64_t owner = std::exchange(wr.inflight_ticket, 0);
         const int res = op->res_;
+        // Set by cancel_write, which runs on the task that owns the side (as this does).
+        const bool asked = op->cancel_.load(std::memory_order_relaxed);
         wr.recycle(op);
         if (ticket != 0 && owner == ticket) {
             ticket = 0;
+            // Our own write, stopped by its leaf's cancel() before it sent anything: the leaf
+            // polls again, so it is sent afresh below, as if never polled.
+            if (res == -ECANCELED && asked) continue;
             mine = res >= 0 ? ready_value(res) : ready_error(-res);
             return true;
         }
@@ -370,9 +400,13 @@ io_poll poll_write(io_source* s, context& cx, const ::iovec* iov, std::size_t io
 
 void cancel_write(io_source* s, std::uint64_t ticket) noexcept {
     io_side& wr = s->wr_;
-    if (ticket == 0 || wr.inflight_ticket != ticket) return;
-    wr.inflight_ticket = 0;  // abandoned: the next write drops its result
-    if (uring_op* op = wr.inflight; op && op->ring_) op->ring_->cancel(op);
+    if (uring_op* op = wr.inflight) {
+        drop_waker(op->waker_);
+        // The ticket stays: a later poll of the same leaf collects the result; the next write of
+        // another leaf (another ticket) drops it, as an abandoned write's.
+        if (ticket != 0 && wr.inflight_ticket == ticket && op->ring_) op->ring_->cancel(op);
+    }
+    if (scheduled_io* sio = s->sio_.load(std::memory_order_acquire)) drop_waker(sio->writer_);
 }
 
 // --- accept -----------------------------------------------------------------------------------
@@ -445,6 +479,7 @@ io_poll poll_connect(io_source* s, context& cx, const ::sockaddr* addr, ::sockle
         sio->writer_.register_by_ref(cx.waker());
         ::pollfd p{s->fd_, POLLOUT, 0};
         if (::poll(&p, 1, 0) <= 0 || p.revents == 0) return pending;
+        drop_waker(sio->writer_);  // ready: the registration was this poll's (as readiness_op)
         int so_err = 0;
         ::socklen_t l = sizeof so_err;
         if (::getsockopt(s->fd_, SOL_SOCKET, SO_ERROR, &so_err, &l) != 0) return ready_error(errno);

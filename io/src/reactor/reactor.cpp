@@ -98,7 +98,7 @@ thread_local std::uint64_t t_cached_gen = 0;
 }  // namespace
 
 // Not inline, and reached only through this call: clang may cache a thread_local's address
-// across a coroutine suspension (DESIGN-NOTES §7.10).
+// across a coroutine suspension (docs/design/task-model.md, "thread_local across a suspension").
 [[gnu::noinline]] reactor* current_reactor() noexcept {
     const void* key = current_worker();
     if (!key) return nullptr;

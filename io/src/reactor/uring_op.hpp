@@ -12,7 +12,9 @@
 //             (acquire) before it reads res_ — the only cross-thread hand-off of the result.
 // waker_:     the task registers, the ring's CQE handler wakes (detail/atomic_waker.hpp).
 // cancel_:    set by whoever asks for IORING_OP_ASYNC_CANCEL first; later requests are no-ops.
-//             The cancel SQE holds a ref until its own CQE (uring_driver::tag_cancel_bit).
+//             The cancel SQE holds a ref until its own CQE (uring_driver::tag_cancel_bit). The
+//             write side reads it with the result: an -ECANCELED write whose cancel_ is set was
+//             stopped by its leaf's cancel(), and is sent again if that leaf polls again.
 #pragma once
 
 #include <corio/runtime/detail/atomic_waker.hpp>

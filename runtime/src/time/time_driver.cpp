@@ -265,9 +265,9 @@ void time_driver::park_as_holder(std::optional<std::chrono::nanoseconds> timeout
     } else if (*next <= h.now_tick(h.now())) {
         inner_->park(std::chrono::nanoseconds(0));  // already due: just fire it
     } else if (h.is_paused()) {
-        if (h.sched_ && h.sched_->is_quiescent()) {
-            // Every worker is parked and no task is queued: nothing can happen before the next
-            // timer but an unpark. (The parked count alone is not enough: the last worker to
+        if (h.sched_ && h.sched_->can_auto_advance()) {
+            // Every worker is parked, no task is queued and no spawn_blocking job is outstanding:
+            // nothing can happen before the next timer but an unpark. (The parked count alone is not enough: the last worker to
             // park counts itself parked before it re-checks the queues, and a task a timer just
             // woke may sit in a queue meanwhile; advancing then fired a later timer before it.)
             inner_->park(std::chrono::nanoseconds(0));
@@ -279,7 +279,7 @@ void time_driver::park_as_holder(std::optional<std::chrono::nanoseconds> timeout
                 // holds wakes_in_flight_ up; once it is 0 (acquire: pairs with the firer's
                 // release) its tasks are in the queues that is_quiescent reads.
                 const auto fresh = h.wheel_.next_expiration();
-                if (fresh && h.wakes_in_flight_.load(std::memory_order_acquire) == 0 && h.sched_->is_quiescent()) {
+                if (fresh && h.wakes_in_flight_.load(std::memory_order_acquire) == 0 && h.sched_->can_auto_advance()) {
                     const auto target = static_cast<std::int64_t>(std::min(*fresh, std::uint64_t{1} << 42)) * ns_per_tick;
                     if (h.paused_.load(std::memory_order_relaxed) && target > h.frozen_ns_.load(std::memory_order_relaxed))
                         h.frozen_ns_.store(target, std::memory_order_release);

@@ -1,7 +1,7 @@
 // time_driver: the runtime's clock and timer wheel, and the driver decorator that drives them
 // where workers park (Tokio's runtime/time/{mod,handle,source}.rs, for a multi-thread runtime).
 //
-// One wheel per runtime, behind one mutex (DESIGN-NOTES §4: a sharded wheel loses on 2 cores,
+// One wheel per runtime, behind one mutex (docs/design/timer-wheel.md, "One wheel behind one mutex": a sharded wheel loses on 2 cores,
 // tokio#7226). Every worker's parker owns a time_driver wrapping the futex thread_driver.
 //
 // Who sleeps on the next deadline (park protocol, all under mutex_):
@@ -24,9 +24,10 @@
 //
 // Paused clock (Tokio's time::pause): now() = base + frozen while paused. When the holder finds
 // every worker parked with no task queued anywhere (scheduler::is_quiescent) and no unpark
-// arrived, it jumps the clock to the
-// next deadline instead of sleeping (auto-advance). While some worker runs, the holder re-checks
-// every millisecond of real time. spawn_blocking work does not hold auto-advance back.
+// arrived, it jumps the clock to the next deadline instead of sleeping (auto-advance). A
+// spawn_blocking job queued or running holds auto-advance back (scheduler::can_auto_advance,
+// Tokio's inhibit_auto_advance): the runtime waits for the job's outcome, not a timer. While some
+// worker runs or a job is outstanding, the holder re-checks every millisecond of real time.
 #pragma once
 
 #include "wheel.hpp"

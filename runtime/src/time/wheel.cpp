@@ -75,13 +75,23 @@ std::optional<wheel::expiration> wheel::level_next_expiration(unsigned level, st
     const std::uint64_t occupied = occupied_[level];
     if (occupied == 0) return std::nullopt;
     const std::uint64_t now_slot = now / slot_range(level);
-    const std::uint64_t rotated = std::rotr(occupied, static_cast<int>(now_slot % slots_per_level));
-    const unsigned slot = static_cast<unsigned>((std::countr_zero(rotated) + now_slot) % slots_per_level);
+    // The search visits the slots in deadline order, starting from the first one that can be
+    // due. Below the top level that is the current slot (it is empty: an entry due within its
+    // span sits on a lower level). The top level acts as a ring, and its current slot can only
+    // hold entries at least one turn on (one due within the slot's span this turn would sit on
+    // a lower level; one placed there earlier in the turn was processed when the slot began): it
+    // is due after every other occupied slot of the ring (the later slots of this turn, then the
+    // wrapped ones of the next), so it is visited last. Starting there made one far-off entry in
+    // it hide every other top-level slot for a whole turn (Tokio's level.rs does the same).
+    const unsigned first = level == num_levels - 1 ? 1 : 0;
+    const std::uint64_t start = now_slot + first;
+    const std::uint64_t rotated = std::rotr(occupied, static_cast<int>(start % slots_per_level));
+    const unsigned slot = static_cast<unsigned>((std::countr_zero(rotated) + start) % slots_per_level);
     const std::uint64_t lr = level_range(level);
     std::uint64_t deadline = (now & ~(lr - 1)) + slot * slot_range(level);
-    // A slot at or "before" now can only be on the top level, which acts as a ring: entries
-    // beyond one turn sit there, and the slot is one turn later. Lower levels only hold entries
-    // due after `now` within the current turn of the level above.
+    // A slot at or "before" now can only be on the top level (the current slot, or one that
+    // wrapped): it is one turn later. Lower levels only hold entries due after `now` within the
+    // current turn of the level above.
     if (deadline <= now) {
         assert(level == num_levels - 1);
         deadline += lr;

@@ -11,6 +11,8 @@
 // Expiry:   poll(now) finds the earliest occupied slot at or before `now`, takes its whole list,
 //           and either moves each entry to `pending_` (due) or re-inserts it lower (cascade).
 //           Entries are handed out from `pending_` one at a time; the caller fires them.
+//           The top level's current slot holds only entries a turn (or more) away, so the search
+//           of that level visits it last (level_next_expiration).
 // Costs:    insert, remove: O(1) (doubly linked slot lists; the list pointer in the entry finds the
 //           occupancy bit). poll: O(levels) per slot visited plus O(1) per entry moved.
 // Access:   every member is guarded by the time handle's mutex (time_driver.hpp).

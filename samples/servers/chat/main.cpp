@@ -59,7 +59,7 @@ struct room {
 using room_map = std::map<std::string, room, std::less<>>;  // ordered: ROOMS lists them sorted
 
 // Shared by every connection. Connection handlers are plain functions (no captures: g++ 12,
-// DESIGN-NOTES §7), so main publishes the room store and the settings through file-scope
+// docs/design/compilers.md), so main publishes the room store and the settings through file-scope
 // pointers before serve() starts accepting. A sample's shortcut: a library would pass a context.
 corio::sync::mutex<room_map>* g_rooms = nullptr;
 std::size_t g_max_line = 8192;

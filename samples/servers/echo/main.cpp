@@ -1,4 +1,4 @@
-// echo — a TCP echo server (the `tcp_echo` workload of ../shared/peers/WORKLOADS.md).
+// echo — a TCP echo server (the `tcp_echo` workload of docs/workloads.md).
 //
 //     ./build/release/samples/servers/echo/echo 7000          # or 0: any free port
 //     nc 127.0.0.1 7000                                       # what you type comes back

@@ -1,5 +1,5 @@
 // http_hello — a minimal HTTP/1.1 keep-alive server: `200 OK` `Hello, World!` to every request
-// (the `http_hello` workload of ../shared/peers/WORKLOADS.md).
+// (the `http_hello` workload of docs/workloads.md).
 //
 //     ./build/release/samples/servers/http_hello/http_hello 8080
 //     curl -v http://127.0.0.1:8080/           # Hello, World!

@@ -71,7 +71,7 @@ constexpr std::size_t request_capacity = 256;  // commands queued for the actor;
 constexpr std::size_t event_capacity = 4096;   // the broadcast ring; caps subscriber_buffer
 
 // What a connection task needs besides its socket. Connection handlers are plain functions (no
-// captures: g++ 12, DESIGN-NOTES §7), so main publishes this through a file-scope pointer before
+// captures: g++ 12, docs/design/compilers.md), so main publishes this through a file-scope pointer before
 // serve() starts accepting, and every connection copies the handles it uses on entry. A sample's
 // shortcut: a library would pass a context object to the accept loop.
 struct server_state {

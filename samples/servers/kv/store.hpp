@@ -150,7 +150,7 @@ public:
     corio::task<std::optional<std::optional<std::string>>> get(std::string key) {
         auto [reply_tx, reply_rx] = corio::oneshot::channel<std::optional<std::string>>();
         get_cmd c{std::move(key), std::move(reply_tx)};
-        command cmd(std::move(c));  // a named local, then co_await (g++ 12, DESIGN-NOTES §7)
+        command cmd(std::move(c));  // a named local, then co_await (g++ 12, docs/design/compilers.md)
         co_return co_await request(std::move(cmd), std::move(reply_rx));
     }
     corio::task<std::optional<set_status>> set(std::string key, std::string value) {

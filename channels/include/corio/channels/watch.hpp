@@ -141,7 +141,7 @@ public:
         std::unique_lock lock(mutex_);
         if (w.queued_.load(std::memory_order_relaxed)) {
             // Still linked: the waker slot is guarded by mutex_. Replace it if it wakes someone
-            // else (rule L6: one waker per leaf); the old one is dropped after unlocking.
+            // else (leaf rule L6, docs/design/task-model.md: one waker per leaf); the old one is dropped after unlocking.
             if (!w.waker_.will_wake(r)) {
                 old = std::move(w.waker_);
                 w.waker_ = r.clone();

@@ -19,6 +19,10 @@
 //   read_at / write_at are cancel safe as far as the file position goes (they do not use it);
 //   a cancelled write_at may still have written. read / write at the cursor are not cancel safe:
 //   a cancelled one may still move the position (and its bytes are lost).
+// cancel() (the leaf contract; select/timeout call it on a losing operation, the destructor of a
+//   pending one does the same): the operation's waker is dropped and it is cancelled in the
+//   kernel (io_uring) or abandoned to its pool job, as above; a late open's descriptor is
+//   closed. Polled again, the operation is submitted afresh with the same arguments.
 // Open: `open_options` mirror std::fs::OpenOptions; an open whose awaiter is dropped closes the
 //   descriptor when the kernel completes it. Errors: std::error_code (errc::no_such_file_or_directory...).
 // Thread safety: one operation at a time per file (the cursor is the kernel's file position).
@@ -72,15 +76,21 @@ public:
         : req_(std::move(req)), out_(out) {}
     file_operation(const file_operation&) = delete;
     file_operation& operator=(const file_operation&) = delete;
-    ~file_operation();
+    ~file_operation() { file_operation::cancel(); }
 
     bool poll(context& cx) noexcept override;
+    void cancel() noexcept override;
     io_result await_resume() const noexcept;
 
 private:
     corio::detail::io::file_request req_;
     std::byte* out_;  // read: the caller's buffer, written only inside poll
     std::string path_;  // openat: owned copy (req_.path points here)
+    // State: never polled (started_ false) -> submitted (cell_ or pool_ set, by the first poll)
+    //   -> ready (the poll that saw the result drops cell_ / pool_; value_ / err_ hold it).
+    // cancel() takes a submitted operation back to never polled: cell_ / pool_ are let go
+    // (cancelled in the kernel / abandoned to the job) and started_ is cleared. A poll that
+    // fails to submit is ready at once (err_), with neither set.
     corio::detail::io::uring_op* cell_ = nullptr;
     std::shared_ptr<detail::pool_cell> pool_;
     bool started_ = false;
@@ -98,6 +108,7 @@ public:
     open_operation& operator=(const open_operation&) = delete;
 
     bool poll(context& cx) noexcept override { return op_.poll(cx); }
+    void cancel() noexcept override { op_.cancel(); }  // a late open's descriptor is closed
     result<file, std::error_code> await_resume();
 
 private:

@@ -24,6 +24,11 @@
 // Cancel safety: all of them are cancel safe. A pending read_line/read_until only appends to
 //   `out` when it completes; bytes it read before being cancelled stay in the reader's buffer and
 //   are returned by the next call. The stream read inside is itself cancel safe (stream_ops.hpp).
+// cancel() (the leaf contract): the pending stream read inside is destroyed (so cancelled: its
+//   bytes stay with the stream, stream_ops.hpp), and the operation forgets how far it had
+//   scanned; polled again it starts over on whatever is buffered then (the caller may have
+//   consumed meanwhile). The inner read is not kept because it points into the reader's
+//   buffer, which another operation may move before this one is polled again.
 // Thread safety / pinning: one operation at a time; do not move the reader while one is pending
 //   (operations point at it).
 #pragma once
@@ -184,13 +189,19 @@ public:
             }
         }
     }
+    void cancel() noexcept override {
+        slot_.reset();  // empty once ready: then a no-op
+        direct_ = false;
+    }
     io_result await_resume() noexcept { return res_; }
 
 private:
     buf_reader* r_;
     std::span<std::byte> dst_;
+    // Engaged while a stream read is pending (into the reader's buffer, or into dst_ if
+    // direct_); reset by the poll that sees it ready, and by cancel().
     corio::detail::leaf_slot<inner_read> slot_;
-    bool direct_ = false;
+    bool direct_ = false;  // chosen when slot_ is engaged; meaningful only while it is
     io_result res_{std::size_t{0}};
 };
 
@@ -209,6 +220,7 @@ public:
         if (!f) err_ = f.error();
         return true;
     }
+    void cancel() noexcept override { slot_.reset(); }  // the stream read, if pending
     result<std::span<const std::byte>, std::error_code> await_resume() noexcept {
         if (err_) return unexpected(err_);
         return r_->buffer();
@@ -259,6 +271,13 @@ public:
             if (*f == 0) eof_ = true;
         }
     }
+    // The scan position and the EOF seen are forgotten too: the caller may consume() before it
+    // polls again, and a stale scanned_ would then skip a delimiter.
+    void cancel() noexcept override {
+        slot_.reset();
+        scanned_ = 0;
+        eof_ = false;
+    }
     io_result await_resume() noexcept { return res_; }
 
 private:
@@ -273,10 +292,10 @@ private:
     buf_reader* r_;
     Out* out_;
     std::size_t max_;
-    std::size_t scanned_ = 0;
+    std::size_t scanned_ = 0;  // grows across pending polls; cancel() resets it
     std::byte delim_;
-    bool eof_ = false;
-    corio::detail::leaf_slot<inner_read> slot_;
+    bool eof_ = false;         // the stream reported EOF; cancel() resets it
+    corio::detail::leaf_slot<inner_read> slot_;  // as read_op's
     io_result res_{std::size_t{0}};
 };
 

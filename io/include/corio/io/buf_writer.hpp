@@ -17,6 +17,11 @@
 //   cancelled mid-way drops from the buffer only the bytes the stream confirmed, so bytes the
 //   kernel sent for the cancelled write itself may be sent again by the next flush. The kernel
 //   never reads the caller's buffers after an operation is gone.
+// cancel() (the leaf contract): a pending flush is settled as on destruction (the bytes the
+//   stream confirmed leave the buffer; its in-flight write is cancelled and its outcome
+//   dropped); a pending direct write (a buffer at least the capacity) is cancelled and kept,
+//   so polled again it goes on from what it wrote (it writes from the caller's span, which
+//   stays valid). Polled again, a write first checks the buffer afresh, as if never polled.
 // Thread safety / pinning: one operation at a time; do not move the writer while one is pending.
 #pragma once
 
@@ -130,7 +135,7 @@ public:
     write_op(buf_writer* w, std::span<const std::byte> src) noexcept : w_(w), src_(src) {}
     write_op(const write_op&) = delete;
     write_op& operator=(const write_op&) = delete;
-    ~write_op() { w_->settle(flush_); }
+    ~write_op() { write_op::cancel(); }
 
     bool poll(context& cx) noexcept override {
         if (direct_) return poll_direct(cx);
@@ -151,6 +156,10 @@ public:
         res_ = src_.size();
         return true;
     }
+    void cancel() noexcept override {
+        w_->settle(flush_);  // empty unless a flush is pending
+        if (direct_slot_) direct_slot_->cancel();  // a no-op once it reported ready
+    }
     io_result await_resume() noexcept { return res_; }
 
 private:
@@ -166,7 +175,11 @@ private:
 
     buf_writer* w_;
     std::span<const std::byte> src_;
+    // Engaged while the buffer's flush is pending (it points into the writer's buffer); emptied
+    // by the poll that sees it done, and by cancel() (settle).
     corio::detail::leaf_slot<inner_write_all> flush_;
+    // Engaged once direct_ is chosen, until the operation is destroyed (cancel() cancels it in
+    // place: a direct write only ever goes on from where it was).
     corio::detail::leaf_slot<direct_leaf> direct_slot_;
     bool direct_ = false;
     io_result res_{std::size_t{0}};
@@ -179,12 +192,13 @@ public:
     explicit flush_op(buf_writer* w) noexcept : w_(w) {}
     flush_op(const flush_op&) = delete;
     flush_op& operator=(const flush_op&) = delete;
-    ~flush_op() { w_->settle(slot_); }
+    ~flush_op() { flush_op::cancel(); }
 
     bool poll(context& cx) noexcept override {
         if (w_->buf_.empty()) return cx.poll_budget();
         return w_->poll_flush(cx, slot_, err_);
     }
+    void cancel() noexcept override { w_->settle(slot_); }  // empty once ready: then a no-op
     result<void, std::error_code> await_resume() noexcept {
         if (err_) return unexpected(err_);
         return {};

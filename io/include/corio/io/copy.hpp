@@ -19,6 +19,11 @@
 //   caller resumes and drops the streams.
 // Cancel safety: not cancel safe as a whole (a chunk read but not yet written is lost with the
 //   operation, as in Tokio). The streams' own reads never lose bytes.
+//   cancel() (the leaf contract) cancels the pending inner read / write_all of each direction
+//   (corio/io/stream_ops.hpp) and keeps them, with the chunk: polled again, the copy goes on
+//   where it was (the cancelled read's bytes are still the stream's, the write_all continues
+//   from what it wrote), so a cancel followed by a poll loses and repeats nothing. A shutdown
+//   already sent is not undone.
 // Buffer: 64 KiB per direction, on the heap, owned by the operation.
 #pragma once
 
@@ -84,6 +89,12 @@ public:
             wr_.emplace([&] { return w_->write_all(chunk); });
         }
     }
+    // The pending inner leaf, if any, is cancelled and kept (it owns where the pump was: the
+    // read into buf_, or the write_all of the chunk in buf_; both stay valid with the pump).
+    void cancel() noexcept {
+        if (rd_) rd_->cancel();
+        if (wr_) wr_->cancel();
+    }
     bool done() const noexcept { return done_; }
     std::uint64_t total() const noexcept { return total_; }
 
@@ -94,6 +105,8 @@ private:
     std::size_t len_ = 0;
     std::uint64_t total_ = 0;
     bool done_ = false;
+    // At most one is engaged: a read of the next chunk, or the write_all of the current one.
+    // Reset when its leaf reports ready; cancel() leaves it engaged (cancelled).
     corio::detail::leaf_slot<read_leaf> rd_;
     corio::detail::leaf_slot<write_leaf> wr_;
 };
@@ -109,6 +122,7 @@ public:
     copy_operation& operator=(const copy_operation&) = delete;
 
     bool poll(context& cx) noexcept override { return pump_.poll(cx, err_); }
+    void cancel() noexcept override { pump_.cancel(); }  // ready: the pump holds no leaf (a no-op)
     result<std::uint64_t, std::error_code> await_resume() noexcept {
         if (err_) return unexpected(err_);
         return pump_.total();
@@ -131,10 +145,20 @@ public:
     bool poll(context& cx) noexcept override {
         // Each pump registers the task's waker with its own pending leaf; a wake re-polls both.
         const bool ab = poll_side(cx, ab_, b_, ab_shut_);
-        if (err_) return true;
-        const bool ba = poll_side(cx, ba_, a_, ba_shut_);
-        if (err_) return true;
-        return ab && ba;
+        if (!err_) {
+            const bool ba = poll_side(cx, ba_, a_, ba_shut_);
+            if (!err_) return ab && ba;
+        }
+        // The first error ends both: the other direction's pending leaf lets go of its
+        // registration now, not when the operation is destroyed.
+        cancel();
+        return true;
+    }
+    // Both directions' pending leaves (a finished or failed direction holds none, and after a
+    // ready poll they are cancelled already: idempotent).
+    void cancel() noexcept override {
+        ab_.cancel();
+        ba_.cancel();
     }
     result<std::pair<std::uint64_t, std::uint64_t>, std::error_code> await_resume() noexcept {
         if (err_) return unexpected(err_);

@@ -17,6 +17,18 @@
 //   write(_all) not cancel safe: a cancelled write may have sent some or all of its bytes. The
 //               kernel never reads the caller's buffer after the awaiter is gone (io_uring writes
 //               send from a copy).
+// cancel() (the leaf contract, corio/runtime/leaf.hpp; select/race/timeout call it on a losing
+//   operation, the destructor of a pending one does the same): afterwards no waker of the
+//   operation is registered anywhere, and an operation it had in the kernel (io_uring) is asked
+//   to cancel, as the destructor always did. That kernel operation belongs to the stream from
+//   then on and never touches the caller's buffer; what it still completes stays with the
+//   stream (a read's bytes for the next read; a write's outcome for this leaf if it is polled
+//   again, else dropped by the next write). So the buffer and the stream may be reused at once
+//   (select's handler may read the same socket, or drop it). Polled again, an operation
+//   starts over with its buffer; read_exact / write_all continue from filled() / written()
+//   (the bytes before that are already the caller's / the peer's: restarting would lose or
+//   repeat them), and a write collects its cancelled write's outcome first, so a cancelled and
+//   re-polled write never sends a byte twice.
 // Thread safety: one reader and one writer at a time per stream (they may be two tasks, via
 //   split halves). Awaiters are pinned: neither copyable nor movable.
 // Resumption: the task is woken by the reactor of the worker that submitted the operation; it
@@ -34,6 +46,7 @@
 #include <cstdint>
 #include <span>
 #include <system_error>
+#include <utility>
 
 namespace corio::io {
 
@@ -52,14 +65,15 @@ public:
     read_operation(corio::detail::io::io_source* s, std::span<std::byte> buf) noexcept : s_(s), buf_(buf) {}
     read_operation(const read_operation&) = delete;
     read_operation& operator=(const read_operation&) = delete;
-    ~read_operation() {
-        if (pending_) corio::detail::io::cancel_read(s_);
-    }
+    ~read_operation() { read_operation::cancel(); }
 
     bool poll(context& cx) noexcept override {
         r_ = corio::detail::io::poll_read(s_, cx, buf_.data(), buf_.size());
         pending_ = !r_.ready;
         return r_.ready;
+    }
+    void cancel() noexcept override {
+        if (std::exchange(pending_, false)) corio::detail::io::cancel_read(s_);
     }
     io_result await_resume() const noexcept {
         if (r_.err) return unexpected(detail::to_error_code(r_.err));
@@ -70,6 +84,8 @@ private:
     corio::detail::io::io_source* s_;
     std::span<std::byte> buf_;
     corio::detail::io::io_poll r_;
+    // The last poll was pending: set by poll, cleared by a ready poll and by cancel() (which
+    // undoes the registration, so a second cancel, or the destructor after one, does nothing).
     bool pending_ = false;
 };
 
@@ -80,9 +96,7 @@ public:
     read_exact_operation(corio::detail::io::io_source* s, std::span<std::byte> buf) noexcept : s_(s), buf_(buf) {}
     read_exact_operation(const read_exact_operation&) = delete;
     read_exact_operation& operator=(const read_exact_operation&) = delete;
-    ~read_exact_operation() {
-        if (pending_) corio::detail::io::cancel_read(s_);
-    }
+    ~read_exact_operation() { read_exact_operation::cancel(); }
 
     bool poll(context& cx) noexcept override {
         while (filled_ < buf_.size()) {
@@ -101,6 +115,11 @@ public:
         }
         return true;
     }
+    // filled_ stays: the bytes before it were taken from the stream (a poll after this one
+    // reads the rest).
+    void cancel() noexcept override {
+        if (std::exchange(pending_, false)) corio::detail::io::cancel_read(s_);
+    }
     io_result await_resume() const noexcept {
         if (err_) return unexpected(err_);
         return filled_;
@@ -110,9 +129,9 @@ public:
 private:
     corio::detail::io::io_source* s_;
     std::span<std::byte> buf_;
-    std::size_t filled_ = 0;
+    std::size_t filled_ = 0;  // only grows (a cancel keeps it)
     std::error_code err_;
-    bool pending_ = false;
+    bool pending_ = false;    // as read_operation's
 };
 
 /// `co_await` yields io_result: bytes written (possibly fewer than given), or the error.
@@ -125,13 +144,15 @@ public:
         : s_(s), iov_(iov.data()), iovcnt_(iov.size()) {}
     write_operation(const write_operation&) = delete;
     write_operation& operator=(const write_operation&) = delete;
-    ~write_operation() {
-        if (ticket_) corio::detail::io::cancel_write(s_, ticket_);
-    }
+    ~write_operation() { write_operation::cancel(); }
 
     bool poll(context& cx) noexcept override {
         r_ = corio::detail::io::poll_write(s_, cx, iov_, iovcnt_, ticket_);
+        pending_ = !r_.ready;
         return r_.ready;
+    }
+    void cancel() noexcept override {
+        if (std::exchange(pending_, false)) corio::detail::io::cancel_write(s_, ticket_);
     }
     io_result await_resume() const noexcept {
         if (r_.err) return unexpected(detail::to_error_code(r_.err));
@@ -143,8 +164,11 @@ private:
     ::iovec one_{};
     const ::iovec* iov_;
     std::size_t iovcnt_;
+    // Nonzero: this leaf's write is (or was, until its result is collected) in flight on the
+    // ring. Set and cleared by poll_write; cancel() keeps it (io_source.hpp: cancel_write).
     std::uint64_t ticket_ = 0;
     corio::detail::io::io_poll r_;
+    bool pending_ = false;  // as read_operation's
 };
 
 /// `co_await` yields io_result: buf.size() once everything was written, error::write_zero if the
@@ -154,14 +178,13 @@ public:
     write_all_operation(corio::detail::io::io_source* s, std::span<const std::byte> buf) noexcept : s_(s), buf_(buf) {}
     write_all_operation(const write_all_operation&) = delete;
     write_all_operation& operator=(const write_all_operation&) = delete;
-    ~write_all_operation() {
-        if (ticket_) corio::detail::io::cancel_write(s_, ticket_);
-    }
+    ~write_all_operation() { write_all_operation::cancel(); }
 
     bool poll(context& cx) noexcept override {
         while (written_ < buf_.size()) {
             ::iovec v{const_cast<std::byte*>(buf_.data() + written_), buf_.size() - written_};
             const auto r = corio::detail::io::poll_write(s_, cx, &v, 1, ticket_);
+            pending_ = !r.ready;
             if (!r.ready) return false;
             if (r.err) {
                 err_ = detail::to_error_code(r.err);
@@ -175,6 +198,11 @@ public:
         }
         return true;
     }
+    // written_ and the ticket stay: a poll after this one collects the cancelled chunk's outcome
+    // and writes the rest.
+    void cancel() noexcept override {
+        if (std::exchange(pending_, false)) corio::detail::io::cancel_write(s_, ticket_);
+    }
     io_result await_resume() const noexcept {
         if (err_) return unexpected(err_);
         return written_;
@@ -184,9 +212,10 @@ public:
 private:
     corio::detail::io::io_source* s_;
     std::span<const std::byte> buf_;
-    std::size_t written_ = 0;
-    std::uint64_t ticket_ = 0;
+    std::size_t written_ = 0;   // only grows (a cancel keeps it)
+    std::uint64_t ticket_ = 0;  // as write_operation's
     std::error_code err_;
+    bool pending_ = false;      // as read_operation's
 };
 
 }  // namespace corio::io

@@ -74,11 +74,17 @@ public:
     explicit accept_operation(tcp_listener* l) noexcept : l_(l) {}
     accept_operation(const accept_operation&) = delete;
     accept_operation& operator=(const accept_operation&) = delete;
-    ~accept_operation() {
-        if (pending_ && !backoff_) corio::detail::io::cancel_read(l_->src_.get());
-    }
+    ~accept_operation() { accept_operation::cancel(); }
 
     bool poll(context& cx) noexcept override;
+    // Pending on the kernel: cancel_read (a connection accepted anyway goes to the next accept).
+    // Pending on the exhaustion back-off: the sleep is dropped (out of the timer wheel); polled
+    // again, the operation tries accept at once, as if never polled.
+    void cancel() noexcept override {
+        if (!std::exchange(pending_, false)) return;
+        if (backoff_) backoff_.reset();
+        else corio::detail::io::cancel_read(l_->src_.get());
+    }
     result<std::pair<tcp_stream, socket_addr>, std::error_code> await_resume();
 
 private:
@@ -87,6 +93,8 @@ private:
     ::sockaddr_storage addr_{};
     ::socklen_t addrlen_ = sizeof(::sockaddr_storage);
     corio::detail::io::io_poll r_;
+    // The last poll was pending (on the back-off sleep if backoff_ is engaged, else on the
+    // kernel): set by poll_accept_loop, cleared by a ready poll and by cancel().
     bool pending_ = false;
 };
 

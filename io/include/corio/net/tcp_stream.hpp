@@ -11,7 +11,8 @@
 //   broken_pipe, timed_out...) and corio::io::error (unexpected_eof, write_zero, no_runtime).
 //   A reset peer fails that connection's operations only. Nothing throws on the io path.
 // Cancel safety: corio/io/stream_ops.hpp (read: cancel safe, no byte lost; writes: not).
-//   connect: dropping it closes the socket (a connect in the kernel is cancelled first).
+//   connect: dropping it, or cancel(), closes its socket (a connect in the kernel is
+//   cancelled first); polled again after a cancel, it connects afresh on a new socket.
 // Thread safety: the stream may move between tasks and workers. One read and one write may be
 //   pending at a time, from two tasks, through into_split()'s halves; two concurrent reads (or
 //   writes) on one stream are not allowed.
@@ -164,17 +165,25 @@ public:
     explicit connect_operation(const socket_addr& addr) noexcept;
     connect_operation(const connect_operation&) = delete;
     connect_operation& operator=(const connect_operation&) = delete;
-    ~connect_operation() = default;  // dropping the socket cancels an in-flight connect
+    ~connect_operation() { connect_operation::cancel(); }
 
     bool poll(context& cx) noexcept override;
+    // Drops the registration and the socket (which cancels an in-flight kernel connect); the
+    // next poll opens a new socket and starts over.
+    void cancel() noexcept override;
     result<tcp_stream, std::error_code> await_resume();
 
 private:
+    void open_socket() noexcept;
+
     socket_addr addr_;
+    // The socket being connected: opened by the constructor, and by a poll after a cancel
+    // (which drops it). Moved out by await_resume.
     corio::detail::io::source_ptr src_;
     corio::detail::io::io_poll r_;
     std::error_code create_error_;
-    bool started_ = false;
+    bool started_ = false;  // poll_connect issued the connect on src_ (reset with src_)
+    bool pending_ = false;  // the last poll was pending; cleared by a ready poll and by cancel()
 };
 
 inline connect_operation tcp_stream::connect(const socket_addr& addr) noexcept { return connect_operation(addr); }

@@ -8,6 +8,9 @@
 // Datagrams: one message per call; a datagram longer than the buffer is truncated (as recvfrom).
 // Cancel safety: recv_from/recv are cancel safe — a datagram the kernel delivered to a cancelled
 //   receive is returned by the next one. send_to/send are not (the datagram may have been sent).
+//   cancel() (the leaf contract) drops the operation's registration and cancels it in the
+//   kernel (io_uring). A cancelled send polled again first collects its cancelled send's
+//   outcome: a datagram the kernel sent is reported, not sent twice; one it did not is sent.
 // Thread safety: one receive and one send may be pending at a time (two tasks may share the socket
 //   that way: receives use the read side, sends the write side).
 // Lifetime: must not outlive the runtime its operations ran on.
@@ -34,14 +37,15 @@ public:
     recv_from_operation(corio::detail::io::io_source* s, std::span<std::byte> buf) noexcept : s_(s), buf_(buf) {}
     recv_from_operation(const recv_from_operation&) = delete;
     recv_from_operation& operator=(const recv_from_operation&) = delete;
-    ~recv_from_operation() {
-        if (pending_) corio::detail::io::cancel_read(s_);
-    }
+    ~recv_from_operation() { recv_from_operation::cancel(); }
     bool poll(context& cx) noexcept override {
         len_ = sizeof from_;
         r_ = corio::detail::io::poll_recv_from(s_, cx, buf_.data(), buf_.size(), &from_, &len_);
         pending_ = !r_.ready;
         return r_.ready;
+    }
+    void cancel() noexcept override {
+        if (std::exchange(pending_, false)) corio::detail::io::cancel_read(s_);
     }
     result<std::pair<std::size_t, socket_addr>, std::error_code> await_resume() const {
         if (r_.err) return unexpected(io::detail::to_error_code(r_.err));
@@ -55,7 +59,7 @@ private:
     ::sockaddr_storage from_{};
     ::socklen_t len_ = sizeof(::sockaddr_storage);
     corio::detail::io::io_poll r_;
-    bool pending_ = false;
+    bool pending_ = false;  // the last poll was pending; cleared by a ready poll and by cancel()
 };
 
 /// co_await yields io::io_result: the bytes sent (the whole datagram), or the error.
@@ -70,13 +74,15 @@ public:
     }
     send_to_operation(const send_to_operation&) = delete;
     send_to_operation& operator=(const send_to_operation&) = delete;
-    ~send_to_operation() {
-        if (ticket_) corio::detail::io::cancel_write(s_, ticket_);
-    }
+    ~send_to_operation() { send_to_operation::cancel(); }
     bool poll(context& cx) noexcept override {
         r_ = corio::detail::io::poll_send_to(s_, cx, buf_.data(), buf_.size(), has_to_ ? to_.native() : nullptr,
                                              has_to_ ? to_.native_len() : 0, ticket_);
+        pending_ = !r_.ready;
         return r_.ready;
+    }
+    void cancel() noexcept override {
+        if (std::exchange(pending_, false)) corio::detail::io::cancel_write(s_, ticket_);
     }
     io::io_result await_resume() const noexcept {
         if (r_.err) return unexpected(io::detail::to_error_code(r_.err));
@@ -88,8 +94,9 @@ private:
     std::span<const std::byte> buf_;
     socket_addr to_;
     bool has_to_ = false;
-    std::uint64_t ticket_ = 0;
+    std::uint64_t ticket_ = 0;  // as io::write_operation's (cancel() keeps it)
     corio::detail::io::io_poll r_;
+    bool pending_ = false;      // the last poll was pending; cleared by a ready poll and by cancel()
 };
 
 class udp_socket {

@@ -67,11 +67,17 @@ public:
     explicit unix_accept_operation(unix_listener* l) noexcept : l_(l) {}
     unix_accept_operation(const unix_accept_operation&) = delete;
     unix_accept_operation& operator=(const unix_accept_operation&) = delete;
-    ~unix_accept_operation() {
-        if (pending_ && !backoff_) corio::detail::io::cancel_read(l_->src_.get());
-    }
+    ~unix_accept_operation() { unix_accept_operation::cancel(); }
 
     bool poll(context& cx) noexcept override;
+    // Pending on the kernel: cancel_read (a connection accepted anyway goes to the next accept).
+    // Pending on the exhaustion back-off: the sleep is dropped (out of the timer wheel); polled
+    // again, the operation tries accept at once, as if never polled.
+    void cancel() noexcept override {
+        if (!std::exchange(pending_, false)) return;
+        if (backoff_) backoff_.reset();
+        else corio::detail::io::cancel_read(l_->src_.get());
+    }
     result<std::pair<unix_stream, std::string>, std::error_code> await_resume();
 
 private:
@@ -80,6 +86,8 @@ private:
     ::sockaddr_storage addr_{};
     ::socklen_t addrlen_ = sizeof(::sockaddr_storage);
     corio::detail::io::io_poll r_;
+    // The last poll was pending (on the back-off sleep if backoff_ is engaged, else on the
+    // kernel): set by poll_accept_loop, cleared by a ready poll and by cancel().
     bool pending_ = false;
 };
 

@@ -98,23 +98,29 @@ private:
     explicit unix_stream(corio::detail::io::source_ptr s) noexcept : stream_base(s), write_base(std::move(s)) {}
 };
 
-/// The awaiter of unix_stream::connect. Dropping it closes the socket (cancelling the connect).
+/// The awaiter of unix_stream::connect. Dropping it, or cancel(), closes its socket (cancelling
+/// the connect); polled again after a cancel, it connects afresh on a new socket.
 class [[nodiscard]] unix_connect_operation : public leaf_awaiter<unix_connect_operation> {
 public:
     explicit unix_connect_operation(std::string_view path) noexcept;
     unix_connect_operation(const unix_connect_operation&) = delete;
     unix_connect_operation& operator=(const unix_connect_operation&) = delete;
+    ~unix_connect_operation() { unix_connect_operation::cancel(); }
 
     bool poll(context& cx) noexcept override;
+    // As connect_operation::cancel (tcp_stream.hpp).
+    void cancel() noexcept override;
     result<unix_stream, std::error_code> await_resume();
 
 private:
     ::sockaddr_un addr_{};
     ::socklen_t addrlen_ = 0;
+    // As connect_operation's: opened by the constructor and by a poll after a cancel.
     corio::detail::io::source_ptr src_;
     corio::detail::io::io_poll r_;
     std::error_code create_error_;
-    bool started_ = false;
+    bool started_ = false;  // poll_connect issued the connect on src_ (reset with src_)
+    bool pending_ = false;  // the last poll was pending; cleared by a ready poll and by cancel()
 };
 
 inline unix_connect_operation unix_stream::connect(std::string_view path) noexcept { return unix_connect_operation(path); }

@@ -22,7 +22,9 @@
 //     (signal/detail/registry.hpp).
 //
 // Cancel safety: recv() and ctrl_c() are cancel safe. An abandoned recv() consumed nothing: a
-// delivery it did not report is reported by the listener's next recv().
+// delivery it did not report is reported by the listener's next recv(). cancel() (the leaf
+// contract) unlinks the operation from the signal's waiters and drops its waker; polled again,
+// it reports a delivery that happened meanwhile.
 #pragma once
 
 #include <corio/result.hpp>
@@ -33,6 +35,7 @@
 #include <cstdint>
 #include <optional>
 #include <system_error>
+#include <utility>
 
 namespace corio::signal {
 
@@ -58,17 +61,23 @@ public:
         explicit recv_operation(listener* l) noexcept : l_(l) {}
         recv_operation(const recv_operation&) = delete;
         recv_operation& operator=(const recv_operation&) = delete;
-        ~recv_operation() {
-            if (node_.linked) detail::registry::get().at(l_->signo_).cancel(node_);
-        }
+        ~recv_operation() { recv_operation::cancel(); }
         bool poll(context& cx) noexcept override {
-            return detail::registry::get().at(l_->signo_).poll(l_->seen_, node_, cx.waker());
+            pending_ = !detail::registry::get().at(l_->signo_).poll(l_->seen_, node_, cx.waker());
+            return !pending_;
+        }
+        void cancel() noexcept override {
+            if (std::exchange(pending_, false)) detail::registry::get().at(l_->signo_).cancel(node_);
         }
         bool await_resume() const noexcept { return true; }
 
     private:
         listener* l_;
-        detail::waiter node_;
+        detail::waiter node_;  // linked (under the slot's mutex) while pending
+        // The last poll was pending: node_ may be linked (the dispatcher unlinks it when it
+        // fires). Set by poll, cleared by a ready poll and by cancel(). Task-side only: the
+        // node's own fields are read under the slot's mutex.
+        bool pending_ = false;
     };
 
     recv_operation recv() noexcept { return recv_operation(this); }
@@ -138,6 +147,9 @@ public:
     ctrl_c_operation(const ctrl_c_operation&) = delete;
     ctrl_c_operation& operator=(const ctrl_c_operation&) = delete;
     bool poll(context& cx) noexcept override { return !op_ || op_->poll(cx); }
+    void cancel() noexcept override {
+        if (op_) op_->cancel();
+    }
     result<void, std::error_code> await_resume() const {
         if (!l_) return unexpected(l_.error());
         return {};

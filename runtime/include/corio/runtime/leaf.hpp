@@ -23,7 +23,10 @@
 //       to the next waiter, a notification is forwarded, reserved capacity is released, bytes a
 //       kernel delivered stay buffered for the next read. The leaf keeps its own argument (a
 //       send's value, a sleep's deadline, an interval's schedule) and may be polled again as if
-//       it had never been polled. Idempotent; a no-op on a leaf never polled, or one whose
+//       it had never been polled — except that an operation made of several effects keeps the
+//       effects already done (read_exact's filled bytes, write_all's written bytes, copy's
+//       progress): polled again it continues, since starting over would lose or repeat bytes.
+//       Idempotent; a no-op on a leaf never polled, or one whose
 //       last poll returned true (its result belongs to await_resume()). Same thread rule as
 //       poll(). The destructor of a pending leaf does what cancel() does.
 //       A combinator's cancel() cancels its operands; one that owns coroutine operands destroys
@@ -62,8 +65,7 @@ class task_promise_base;
 class leaf {
 public:
     virtual bool poll(context& cx) noexcept = 0;
-    // TRANSITION: becomes pure once every leaf implements it.
-    virtual void cancel() noexcept {}
+    virtual void cancel() noexcept = 0;
     // After cancel(): true once nothing the leaf started still runs. Only a leaf that owns a
     // spawned task (a combinator given a temporary join_handle aborts it, then waits for it)
     // or contains such a leaf can return false, with cx.waker() registered.

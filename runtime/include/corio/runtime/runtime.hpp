@@ -14,7 +14,8 @@
 // cancelled at once.
 //
 // Thread safety: spawn() and handle() may be called from any thread; block_on() from any thread
-// that is not a worker of this runtime.
+// that does not run a runtime's tasks (not a worker of any runtime, not inside a current_thread
+// block_on); shutdown() from any thread but this runtime's workers.
 #pragma once
 
 #include <corio/runtime/join_handle.hpp>
@@ -67,7 +68,12 @@ void scheduler_spawn(scheduler* s, task_header* t) noexcept;
 scheduler* current_scheduler() noexcept;  // null outside a worker
 void scheduler_retain(scheduler* s) noexcept;
 void scheduler_release(scheduler* s) noexcept;
-// Runs `l` to readiness from a non-worker thread; for current_thread it drives the runtime.
+// Throws std::logic_error if the calling thread runs some runtime's tasks (a worker of any
+// runtime, or a thread inside a current_thread block_on): block_on would block it.
+void check_may_block_on();
+// Runs `l` to readiness from a non-worker thread; for current_thread it drives the runtime
+// (one block_on thread at a time; the others wait for their own future, and take the driving
+// over when they need it).
 void scheduler_block_on(scheduler* s, leaf& l);
 
 template <class T>
@@ -118,9 +124,14 @@ public:
 
     /// Runs `t` as a task on this runtime and blocks the calling thread until it finishes.
     /// Returns its value or rethrows its exception; throws join_error if the runtime is shut
-    /// down first. Must not be called from one of this runtime's workers.
+    /// down first (current_thread: std::logic_error if the shutdown comes from another thread
+    /// while the task is still running). Throws std::logic_error, before running `t`, on a
+    /// thread that runs a runtime's tasks: a worker of any runtime, or inside a current_thread
+    /// block_on. With current_thread, several threads may be in block_on at once: one at a time
+    /// runs the tasks, and each returns as soon as its own task has finished.
     template <class T>
     T block_on(task<T> t) {
+        detail::check_may_block_on();
         join_handle<T> h = spawn(std::move(t));
         typename join_handle<T>::awaiter a = std::move(h).operator co_await();
         detail::scheduler_block_on(sched_, a);

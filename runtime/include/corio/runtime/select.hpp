@@ -142,7 +142,7 @@ struct no_otherwise {
     using handler_type = no_handler;
 };
 
-// g++ 12 destroys a closure temporary of a co_await full-expression twice (DESIGN-NOTES §7.8;
+// g++ 12 destroys a closure temporary of a co_await full-expression twice (docs/design/compilers.md;
 // reproduced with `branch(op, [s](int) {...})`, s a std::string: ASan double free). A handler
 // passed as a temporary must therefore be trivially destructible there (`[&]` captures are).
 template <class H>

@@ -9,7 +9,7 @@
 // straight back to its awaiter, without passing through a run queue: symmetric transfer. It is
 // implemented with a trampoline in the task's header (resume_next_) rather than by returning a
 // coroutine_handle from await_suspend, because g++ 12 compiles the latter as a nested call, not a
-// tail call, at -O0/-O1 and under ASan/TSan (DESIGN-NOTES §1, §7.9), which overflows the stack
+// tail call, at -O0/-O1 and under ASan/TSan (docs/design/compilers.md, "Symmetric transfer is not a tail call"), which overflows the stack
 // after a few million synchronous co_awaits. With the trampoline neither a 1,000,000-deep
 // recursion of tasks nor an unbounded loop of synchronous awaits grows the native stack, on any
 // compiler, at any optimisation level. The cost is one return to the worker's loop per transfer.

@@ -71,7 +71,7 @@ public:
     bool will_wake(const waker& o) const noexcept { return data_ == o.data_ && vt_ == o.vt_; }
     waker_ref as_ref() const noexcept { return {data_, vt_}; }
 
-    // Stores a clone of `r` unless this already wakes the same target (rule L6 of select: one
+    // Stores a clone of `r` unless this already wakes the same target (leaf rule L6, docs/design/task-model.md: one
     // waker per leaf, re-registration replaces it).
     void set(waker_ref r) noexcept {
         if (!will_wake(r)) *this = r.clone();

@@ -47,7 +47,8 @@ uring_op* file_submit(const file_request& req, context& cx, int& err) noexcept;
 // Ready when the CQE arrived: value = the result (bytes, or the opened descriptor, now the
 // caller's), or err = errno. A read copies its bytes to `out` (at most out_len).
 io_poll file_poll(uring_op* op, context& cx, std::byte* out, std::size_t out_len) noexcept;
-// The awaiter is done with the cell: cancels it in the kernel if still in flight, drops the ref.
+// The awaiter is done with the cell (its result seen, or the leaf cancelled): drops the waker
+// registered in it, cancels it in the kernel if still in flight, drops the ref.
 void file_release(uring_op* op) noexcept;
 
 }  // namespace corio::detail::io

@@ -49,9 +49,18 @@ io_poll poll_recv_from(io_source* s, context& cx, std::byte* buf, std::size_t le
 io_poll poll_send_to(io_source* s, context& cx, const std::byte* buf, std::size_t len, const ::sockaddr* to,
                      ::socklen_t tolen, std::uint64_t& ticket) noexcept;
 
-// An awaiter was destroyed while its operation was pending: cancel the in-flight kernel
-// operation (io_uring; a no-op on epoll). A read's late bytes stay for the next read.
+// A leaf's pending operation on the side is cancelled (its cancel(), or its destructor): the
+// side's waker registration is dropped (the in-flight cell's, or the readiness set's reader /
+// writer), so no wake of the leaf is left anywhere; then an operation in flight in the kernel
+// is asked to cancel (io_uring; nothing is in flight on the readiness path). Its late result
+// stays with the side and goes to the next operation there: a read's bytes to the next read,
+// a connection to the next accept, a datagram to the next receive.
 void cancel_read(io_source* s) noexcept;
+// The same for the write side. `ticket` (nonzero: the leaf's write is in flight) is cancelled
+// in the kernel. The leaf may keep its ticket: polled again with it, it first collects that
+// write's outcome (bytes the kernel sent before the cancel are reported, never sent twice; a
+// write the cancel stopped before it sent anything is sent afresh). Ticket 0 (connect, or a
+// write waiting out an older one) only drops the registration.
 void cancel_write(io_source* s, std::uint64_t ticket) noexcept;
 
 // An owning reference (intrusive).

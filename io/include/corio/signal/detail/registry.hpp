@@ -20,6 +20,9 @@
 //   * slot::generation_, waiters_  guarded by slot::mutex_. generation_ only grows.
 //   * A listener registers its waker under the mutex after checking generation_ under the same
 //     mutex, and the dispatcher bumps generation_ and takes the waiters under it: no lost wake.
+//   * waiter::linked and waiter::w are guarded by slot::mutex_ (the dispatcher unlinks and takes
+//     the waker from its thread). A node holds a waker clone only while linked: poll() drops it
+//     when it reports ready, cancel() when it unlinks the node, fire() takes it to wake it.
 //   * Handlers are installed once per signal and never removed (as Tokio: once a program listens
 //     for SIGINT, ctrl-c no longer ends it by default).
 #pragma once
@@ -45,10 +48,10 @@ inline constexpr int max_signal = 65;  // covers SIGRTMAX on Linux
 
 // A listener waiting for the next generation of one signal (the node lives in the awaiter).
 struct waiter {
-    waiter* prev = nullptr;  // guarded by slot::mutex_
+    waiter* prev = nullptr;  // all guarded by slot::mutex_
     waiter* next = nullptr;
     bool linked = false;
-    waker w;
+    waker w;  // set while linked (see the invariants above)
 };
 
 class slot {
@@ -66,11 +69,12 @@ public:
     // True if a generation newer than `seen` exists (and `seen` is advanced to it); otherwise
     // `n` is linked with a clone of `w`.
     bool poll(std::uint64_t& seen, waiter& n, waker_ref w) {
-        waker old;
+        waker old;  // dropped after the unlock
         std::lock_guard lock(mutex_);
         if (generation_ != seen) {
             seen = generation_;
             if (n.linked) unlink(n);
+            old = std::move(n.w);
             return true;
         }
         if (!n.w.will_wake(w)) old = std::exchange(n.w, w.clone());
@@ -84,9 +88,13 @@ public:
         return false;
     }
 
-    void cancel(waiter& n) {
+    // Unlinks `n` (if the dispatcher did not already take it) and drops its waker: nothing of the
+    // node is left in the slot. Consumes no generation.
+    void cancel(waiter& n) noexcept {
+        waker old;  // dropped after the unlock
         std::lock_guard lock(mutex_);
         if (n.linked) unlink(n);
+        old = std::move(n.w);
     }
 
     // Dispatcher: a new generation; wakes everyone waiting.

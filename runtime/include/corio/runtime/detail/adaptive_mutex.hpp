@@ -3,10 +3,10 @@
 //
 // std::mutex on glibc sleeps in the kernel the moment it finds the lock taken. The sections here
 // last tens of nanoseconds, and a contended lock costs a futex wait and a futex wake (~2 syscalls
-// and a sleep of the waiting worker, LIMITS.md: ~23 µs to wake a thread on the other core) where
+// and a sleep of the waiting worker, docs/design/platform.md: ~23 µs to wake a thread on the other core) where
 // spinning for the holder's few instructions costs a cache-line transfer. glibc's adaptive mutex
 // spins first (up to 100 rounds, adapting to how long it had to spin before) and then sleeps, so
-// a preempted holder does not burn the other core (DESIGN-NOTES §6: no pure spinlocks on 2
+// a preempted holder does not burn the other core (docs/design/channels.md, "Locks: short, adaptive, never pure spinning": no pure spinlocks on 2
 // cores). Rust's std Mutex, which Tokio's channels use, spins the same way before parking.
 // ThreadSanitizer understands it (it intercepts pthread_mutex_*).
 #pragma once

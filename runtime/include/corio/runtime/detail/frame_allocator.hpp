@@ -2,7 +2,7 @@
 //
 // Every spawn allocates a coroutine frame and a task header, and the worker that frees them is
 // often not the one that allocated them; glibc makes such cross-thread frees of ~256 B blocks
-// cost ~320 ns (LIMITS.md §7). Frames and headers are therefore recycled through per-thread
+// cost ~320 ns (docs/design/platform.md, "Allocation"). Frames and headers are therefore recycled through per-thread
 // free lists in 64-byte size classes up to 1 KiB: a block freed on any thread goes to that
 // thread's list and is reused by its next allocation, so steady-state spawning never reaches
 // malloc. Each list is capped; a thread's lists are returned to malloc when it exits.

@@ -4,8 +4,8 @@
 // Why this and not a mutex-guarded ring: a send is two uncontended-path RMWs (claim a slot with
 // fetch_add on tail_position_, publish it with fetch_or on the block's ready bitmap) and a receive
 // is one acquire load, with no lock that a preempted producer could hold while the other vCPU
-// spins or sleeps (DESIGN-NOTES §6: no spinlocks on 2 cores, and a mutex hand-off costs ~70 ns
-// per message here, LIMITS.md row 3). Blocks are recycled by the consumer, so steady state
+// spins or sleeps (docs/design/channels.md, "Locks": no pure spinlocks on 2 cores, and a
+// mutex-guarded queue costs ~70 ns per message here). Blocks are recycled by the consumer, so steady state
 // allocates nothing. Per-producer FIFO follows from slot order: a producer's second send claims
 // its slot after its first.
 //
