@@ -47,7 +47,7 @@ struct register_vs_wake : rl::test_suite<register_vs_wake<wakers>, 1 + wakers> {
     }
 
     void after() {
-        if (last_pending) MODEL_REQUIRE(last->woken() > 0, "lost wake-up: the last registered waker was never woken");
+        if (last_pending) MODEL_REQUIRE(last->woken() > 0, "lost wake-up: the registered waker was never woken");
         aw.reset();  // teardown drops the stored waker (a leak otherwise)
     }
 };
@@ -77,26 +77,17 @@ struct take_then_wake : rl::test_suite<take_then_wake, 2> {
     }
 
     void after() {
-        if (last_pending) MODEL_REQUIRE(last->woken() > 0, "lost wake-up: the last registered waker was never woken");
+        if (last_pending) MODEL_REQUIRE(last->woken() > 0, "lost wake-up: the registered waker was never woken");
         aw.reset();
     }
 };
 
-bool one_waker(unsigned scale) {
-    return explore<register_vs_wake<1>>("atomic_waker.register_vs_wake", search::random, 200000, scale) &&
-           explore<register_vs_wake<1>>("atomic_waker.register_vs_wake (bounded)", search::bounded, 0, scale);
-}
-bool two_wakers(unsigned scale) {
-    return explore<register_vs_wake<2>>("atomic_waker.register_vs_two_wakes", search::random, 200000, scale);
-}
-bool take(unsigned scale) {
-    return explore<take_then_wake>("atomic_waker.take_then_wake", search::random, 100000, scale) &&
-           explore<take_then_wake>("atomic_waker.take_then_wake (bounded)", search::bounded, 0, scale);
-}
-
-registrar r1({"atomic_waker", "register_vs_wake", one_waker});
-registrar r2({"atomic_waker", "register_vs_two_wakes", two_wakers});
-registrar r3({"atomic_waker", "take_then_wake", take});
+const registrar r1 = scenario_of<register_vs_wake<1>>(
+    "atomic_waker", "register_vs_wake", {search::random(1000000), search::bounded(2)});
+const registrar r2 = scenario_of<register_vs_wake<2>>(
+    "atomic_waker", "register_vs_two_wakes", {search::random(1000000), search::bounded(2)});
+const registrar r3 = scenario_of<take_then_wake>(
+    "atomic_waker", "take_then_wake", {search::random(500000), search::bounded(2)});
 
 }  // namespace
 }  // namespace corio::model

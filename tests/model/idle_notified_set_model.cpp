@@ -35,8 +35,7 @@ struct notify_vs_pop : rl::test_suite<notify_vs_pop, 3> {
     waker task_waker[2];  // each completing task's join waker: a clone of its entry's waker
     bool removed[2] = {};
     test_waker w1, w2;
-    test_waker* last = nullptr;
-    bool last_found_nothing = false;
+    test_waker* last = nullptr;  // the waiter of the owner's last pop_notified, which found nothing
 
     void before() {
         set = new idle_notified_set;
@@ -47,24 +46,24 @@ struct notify_vs_pop : rl::test_suite<notify_vs_pop, 3> {
         }
     }
 
-    void pop_round(test_waker& w) {
+    // join_next: takes every notified entry, until pop_notified finds none and registers `w`.
+    int pop_round(test_waker& w) {
+        int popped = 0;
         last = &w;
-        last_found_nothing = true;
         while (join_set_entry_base* b = set->pop_notified(w.ref())) {
-            last_found_nothing = false;
             auto* x = static_cast<entry*>(b);
             MODEL_REQUIRE(x->popped.fetch_add(1, std::memory_order_relaxed) == 0, "an entry was popped twice");
             set->remove(x);
             removed[x == e[1]] = true;
             x->release();  // the owner's ref
+            ++popped;
         }
-        if (last_found_nothing) cover("pop_notified found nothing and registered the waiter");
+        return popped;
     }
 
     void thread(unsigned i) {
         if (i == 0) {
-            pop_round(w1);
-            if (last_found_nothing) pop_round(w2);
+            if (pop_round(w1) == 0) pop_round(w2);
         } else if (i == 1) {
             std::move(task_waker[0]).wake();
         } else {
@@ -77,7 +76,10 @@ struct notify_vs_pop : rl::test_suite<notify_vs_pop, 3> {
         // A notified entry the owner's last pop did not see must have woken that pop's waiter.
         test_waker probe;
         join_set_entry_base* b = set->pop_notified(probe.ref());
-        if (b && last_found_nothing) MODEL_REQUIRE(last->woken() > 0, "lost wake-up: a notified entry did not wake join_next");
+        if (b) {
+            cover("an entry was notified after the owner's last pop");
+            MODEL_REQUIRE(last->woken() > 0, "lost wake-up: a notified entry did not wake join_next");
+        }
         for (int i = 0; i < 2; ++i) {
             if (removed[i]) continue;
             set->remove(e[i]);
@@ -120,16 +122,10 @@ struct drop_set_vs_wake : rl::test_suite<drop_set_vs_wake, 2> {
     }
 };
 
-bool run_notify_vs_pop(unsigned scale) {
-    return explore<notify_vs_pop>("idle_notified_set.notify_vs_pop", search::random, 200000, scale);
-}
-bool run_drop_set(unsigned scale) {
-    return explore<drop_set_vs_wake>("idle_notified_set.drop_set_vs_wake", search::random, 100000, scale) &&
-           explore<drop_set_vs_wake>("idle_notified_set.drop_set_vs_wake (bounded)", search::bounded, 0, scale);
-}
-
-registrar r1({"idle_notified_set", "notify_vs_pop", run_notify_vs_pop});
-registrar r2({"idle_notified_set", "drop_set_vs_wake", run_drop_set});
+const registrar r1 = scenario_of<notify_vs_pop>(
+    "idle_notified_set", "notify_vs_pop", {search::random(1000000), search::bounded(2)});
+const registrar r2 = scenario_of<drop_set_vs_wake>(
+    "idle_notified_set", "drop_set_vs_wake", {search::random(500000), search::bounded(2)});
 
 }  // namespace
 }  // namespace corio::model

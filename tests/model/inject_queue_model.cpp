@@ -74,11 +74,8 @@ struct push_pop_close : rl::test_suite<push_pop_close, 3> {
     }
 };
 
-bool run_push_pop_close(unsigned scale) {
-    return explore<push_pop_close>("inject_queue.push_pop_close", search::random, 200000, scale);
-}
-
-registrar r1({"inject_queue", "push_pop_close", run_push_pop_close});
+const registrar r1 = scenario_of<push_pop_close>(
+    "inject_queue", "push_pop_close", {search::random(1000000), search::bounded(2)});
 
 }  // namespace
 }  // namespace corio::model

@@ -107,20 +107,12 @@ struct two_stealers : rl::test_suite<two_stealers, 3>, queues<5> {
     void after() { drain_all(); }
 };
 
-bool run_owner_vs_stealer(unsigned scale) {
-    return explore<owner_vs_stealer>("local_queue.owner_vs_stealer", search::random, 200000, scale) &&
-           explore<owner_vs_stealer>("local_queue.owner_vs_stealer (bounded)", search::bounded, 0, scale);
-}
-bool run_overflow(unsigned scale) {
-    return explore<overflow_vs_stealer>("local_queue.overflow_vs_stealer", search::random, 200000, scale);
-}
-bool run_two_stealers(unsigned scale) {
-    return explore<two_stealers>("local_queue.two_stealers", search::random, 200000, scale);
-}
-
-registrar r1({"local_queue", "owner_vs_stealer", run_owner_vs_stealer});
-registrar r2({"local_queue", "overflow_vs_stealer", run_overflow});
-registrar r3({"local_queue", "two_stealers", run_two_stealers});
+const registrar r1 = scenario_of<owner_vs_stealer>(
+    "local_queue", "owner_vs_stealer", {search::random(500000), search::bounded(2)});
+const registrar r2 = scenario_of<overflow_vs_stealer>(
+    "local_queue", "overflow_vs_stealer", {search::random(500000), search::bounded(2)});
+const registrar r3 = scenario_of<two_stealers>(
+    "local_queue", "two_stealers", {search::random(500000), search::bounded(1)});
 
 }  // namespace
 }  // namespace corio::model

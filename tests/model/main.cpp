@@ -53,7 +53,8 @@ void print_coverage(const char* name) {
 }
 
 bool report(const char* name, bool ok, std::string_view relacy_output) {
-    if (!ok || verbose) std::cout << "model: " << name << (ok ? "\n" : " FAILED\n") << relacy_output << std::flush;
+    if (ok && !verbose) return true;
+    std::cout << "model: " << name << (ok ? "\n" : " FAILED\n") << relacy_output << std::flush;
     return ok;
 }
 
@@ -122,7 +123,7 @@ int main(int argc, char** argv) {
     }
     auto selected = [&](const corio::model::scenario& s) {
         if (names.empty()) return true;
-        const std::string full = std::string(s.structure) + "." + s.name;
+        const std::string full = s.full_name();
         for (const auto& n : names)
             if (n == s.structure || n == full) return true;
         return false;
@@ -132,13 +133,13 @@ int main(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
     for (const auto& s : registry()) {
         if (!selected(s)) continue;
-        const std::string full = std::string(s.structure) + "." + s.name;
+        const std::string full = s.full_name();
         if (list) {
             std::cout << full << "\n";
             continue;
         }
         const auto t0 = std::chrono::steady_clock::now();
-        const bool ok = s.run(scale);
+        const bool ok = s.run(s, scale);
         const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
         std::printf("model: %-48s %s  %.1f s\n", full.c_str(), ok ? "ok" : "FAILED", dt.count());
         std::fflush(stdout);

@@ -9,10 +9,13 @@
 // the iteration, a deadlock, a livelock, or an RL_ASSERT; the assertions in the structures
 // themselves stay on (the target compiles without NDEBUG) and abort with their message.
 //
-// What Relacy cannot see: plain (non-atomic) fields of the structures — the waker slots, a
-// channel's value, queue_next_ — are not rl::var, so their races are invisible unless the data
-// they hold is. The tests therefore pass data that is: token wakers (below), model_value, and
-// payload rl::vars in queued items. A race on such a field then shows as a race on its contents.
+// What Relacy cannot see: plain (non-atomic) fields are not rl::var, so their races are
+// invisible unless the data they hold is. A waker marks its own uses (CORIO_MODEL_ACCESS in
+// waker.hpp), so every waker slot is checked; the tests make the rest of what the structures hand
+// over visible: model_value for channel values and task outputs, a payload rl::var in queued
+// items, and token wakers (below) for what a stored waker refers to. Fields that only the
+// structure's own bookkeeping uses (queue_next_, a block's start_index_ and
+// observed_tail_position_) stay invisible; an ordering bug there shows only through its effect.
 #pragma once
 
 #ifndef CORIO_MODEL_CHECK
@@ -23,8 +26,10 @@
 #include <corio/runtime/waker.hpp>
 
 #include <algorithm>
+#include <initializer_list>
 #include <ostream>
 #include <streambuf>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -32,24 +37,17 @@ namespace corio::model {
 
 // ---- scenarios ------------------------------------------------------------------------------
 
-// One exploration: a Relacy test suite run under one scheduler. `run` returns false on failure,
-// having printed Relacy's report (the failing interleaving, step by step).
-struct scenario {
-    const char* structure;  // the group CTest runs as one test: model.<structure>
-    const char* name;
-    bool (*run)(unsigned scale);
+// One exploration of a scenario. random(n): n iterations (times --scale), each under a random
+// interleaving in which every load reads a random one of the stores it may see. bounded(k): every
+// interleaving with at most k preemptions, with every choice of stores and of spurious CAS
+// failures along each (Relacy's context-bound scheduler): exhaustive within the bound, so used
+// where that stays within seconds.
+struct search {
+    rl::scheduler_type_e type;
+    unsigned count;  // iterations (random) or preemptions (bounded)
+    static constexpr search random(unsigned iterations) noexcept { return {rl::sched_random, iterations}; }
+    static constexpr search bounded(unsigned preemptions) noexcept { return {rl::sched_bound, preemptions}; }
 };
-
-std::vector<scenario>& registry();
-
-struct registrar {
-    explicit registrar(scenario s) { registry().push_back(s); }
-};
-
-// Random scheduler: `iterations` random interleavings (times `scale`, the command line's
-// --scale). Context-bound scheduler: every interleaving with at most `bound` preemptions (one
-// more than the default of Relacy), regardless of `iterations`; only for the smallest scenarios.
-enum class search { random, bounded };
 
 // Collects Relacy's output, printed only if the scenario fails. Its buffer is reserved before the
 // run: Relacy writes the failing history from inside an iteration, where operator new is its
@@ -84,24 +82,57 @@ void begin_coverage() noexcept;
 void print_coverage(const char* name);
 
 template <class Test>
-bool explore(const char* name, search how, unsigned iterations, unsigned scale) {
+bool explore_once(const std::string& name, search how, unsigned scale) {
     rl::test_params p;
     capture buf;
     std::ostream out(&buf);
     p.output_stream = &out;
     p.progress_stream = &out;
     p.execution_depth_limit = 20000;
-    if (how == search::random) {
-        p.search_type = rl::sched_random;
-        p.iteration_count = iterations * scale;
-    } else {
-        p.search_type = rl::sched_bound;
-        p.context_bound = 2;
-    }
+    p.search_type = how.type;
+    if (how.type == rl::sched_random) p.iteration_count = how.count * scale;
+    else p.context_bound = how.count;
     begin_coverage();
     const bool ok = rl::simulate<Test>(p);
-    print_coverage(name);
-    return report(name, ok, buf.text());
+    print_coverage(name.c_str());
+    return report(name.c_str(), ok, buf.text());
+}
+
+// A scenario: a Relacy test suite and how to explore it (a few explorations, run in order until
+// one fails; a failure prints Relacy's report: the failing interleaving, step by step).
+struct scenario {
+    const char* structure;  // the group CTest runs as one test: model.<structure>
+    const char* name;
+    search plan[2];
+    unsigned steps;
+    bool (*run)(const scenario& s, unsigned scale);
+
+    std::string full_name() const { return std::string(structure) + "." + name; }
+};
+
+std::vector<scenario>& registry();
+
+template <class Test>
+bool run_plan(const scenario& s, unsigned scale) {
+    for (unsigned i = 0; i < s.steps; ++i) {
+        std::string name = s.full_name();
+        if (s.plan[i].type != rl::sched_random) name += " (bounded " + std::to_string(s.plan[i].count) + ")";
+        if (!explore_once<Test>(name, s.plan[i], scale)) return false;
+    }
+    return true;
+}
+
+// At namespace scope in a test file:
+//     const registrar r = scenario_of<Test>("structure", "name", {search::random(n), ...});
+struct registrar {
+    explicit registrar(const scenario& s) { registry().push_back(s); }
+};
+
+template <class Test>
+registrar scenario_of(const char* structure, const char* name, std::initializer_list<search> plan) {
+    scenario s{structure, name, {}, 0, &run_plan<Test>};
+    for (const search& how : plan) s.plan[s.steps++] = how;
+    return registrar(s);
 }
 
 // Fails the running iteration with `what` (Relacy then prints how it got there).
@@ -116,11 +147,10 @@ struct wake_target {
 };
 
 // Every clone of a test waker is its own heap token with an rl::var that each use of that clone
-// reads (clone, wake_by_ref) or writes (wake, drop). What a structure stores in a waker slot is
-// therefore visible: two unordered uses of one stored waker are a data race, a stored waker used
-// after it was dropped is an access to freed memory, one dropped twice a double free, and one
-// never dropped a leak. Clones never compare equal (will_wake compares data pointers), so a
-// structure always replaces a stored waker with a new clone instead of keeping it.
+// reads (clone, wake_by_ref) or writes (wake, drop): two unordered uses of one clone are a data
+// race, a clone used after it was dropped is an access to freed memory, one dropped twice a
+// double free, and one never dropped a leak. Clones never compare equal (will_wake compares data
+// pointers), so a structure always replaces a stored waker with a new clone instead of keeping it.
 struct waker_token {
     explicit waker_token(wake_target* t) : target(t), uses(0) {}
     wake_target* target;
@@ -130,7 +160,9 @@ struct waker_token {
 extern const waker_vtable token_vtable;
 
 // The waker a test thread polls with: borrowed (only cloned and woken by reference, by the
-// polling thread), so it is never dropped through the vtable.
+// polling thread), so it is never dropped through the vtable. Clones may be woken until the
+// structure lets go of them, so a test_waker that a thread polls with is a member of the test
+// suite (it lives until the iteration ends), like the task a real waker keeps alive.
 struct test_waker {
     wake_target target;
     waker_token root{&target};

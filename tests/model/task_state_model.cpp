@@ -28,23 +28,51 @@ using detail::task_header;
 
 class model_scheduler final : public detail::scheduler_base {
 public:
+    // A wake after shutdown closed the queue drops its notification, as inject_queue does.
     void schedule(task_header* t, bool) noexcept override {
-        std::lock_guard g(m_);
-        MODEL_REQUIRE(n_ < cap, "more notifications queued than the scenario can make");
-        q_[(head_ + n_++) % cap] = t;
+        {
+            std::lock_guard g(m_);
+            if (!closed_) {
+                MODEL_REQUIRE(n_ < cap, "more notifications queued than the scenario can make");
+                q_[(head_ + n_++) % cap] = t;
+                return;
+            }
+        }
+        t->drop_notification();
     }
-    bool release(task_header*) noexcept override { return owned_.exchange(false, std::memory_order_acq_rel); }
+    // The owned list (scheduler::release): the task is still in it unless shutdown popped it.
+    // Completed on its owner worker, the list's reference goes with the completion (true);
+    // completed elsewhere, the owner drops it later (false, then drain_remote), as local_owned
+    // does. Which one is Relacy's choice.
+    bool release(task_header*) noexcept override {
+        if (!in_list_.exchange(false, std::memory_order_acq_rel)) return false;
+        if (rl::rand(2)) return true;
+        remote_.store(true, std::memory_order_release);
+        return false;
+    }
     void report_unhandled(std::exception_ptr) noexcept override { MODEL_REQUIRE(false, "unhandled exception"); }
     void task_freed() noexcept override { freed_.fetch_add(1, std::memory_order_acq_rel); }
 
-    // A worker: runs queued notifications until the queue is empty or `max` have run.
-    void run_queued(unsigned max) {
+    // A worker: runs queued notifications until the queue is empty or `max` have run, then drops
+    // the list references of tasks that completed away from it.
+    void run_queued(task_header* t, unsigned max) {
         for (unsigned i = 0; i < max; ++i) {
-            task_header* t = pop();
-            if (!t) return;
+            task_header* next = pop();
+            if (!next) break;
             unsigned budget = 128;
-            t->run(&budget);
+            next->run(&budget);
         }
+        if (remote_.exchange(false, std::memory_order_acq_rel)) t->drop_reference();
+    }
+    // Shutdown (scheduler::shutdown, steps 1, 3 and 4): close the queue, pop the task from the
+    // owned list and shut it down with the list's reference, drop the queued notifications.
+    void shutdown(task_header* t) {
+        {
+            std::lock_guard g(m_);
+            closed_ = true;
+        }
+        if (in_list_.exchange(false, std::memory_order_acq_rel)) t->shutdown();
+        while (task_header* next = pop()) next->drop_notification();
     }
     int freed() const noexcept { return freed_.load(std::memory_order_acquire); }
 
@@ -62,7 +90,9 @@ private:
     detail::mutex m_;
     task_header* q_[cap] = {};
     unsigned head_ = 0, n_ = 0;
-    detail::atomic<bool> owned_{true};  // spawned tasks start in the owned list
+    bool closed_ = false;
+    detail::atomic<bool> in_list_{true};  // spawned tasks start in the owned list
+    detail::atomic<bool> remote_{false};
     detail::atomic<int> freed_{0};
 };
 
@@ -140,6 +170,7 @@ struct spawned {
     model_scheduler sched;
     event a, b;
     handle h;
+    task_header* header = nullptr;  // for the scheduler's list-reference bookkeeping
 
     void spawn(task<model_value> body) {
         // As detail::spawn_on and scheduler_spawn do: the first notification is queued.
@@ -148,12 +179,13 @@ struct spawned {
         t->id_ = 1;
         sched.schedule(t, false);
         h = handle(t);
+        header = t;
     }
 
     // After every thread: drain the queue, then the task must have completed (every event fired,
     // or it was aborted), the handle must get its outcome once, and the task must be freed.
     void finish(bool may_be_cancelled) {
-        sched.run_queued(8);
+        sched.run_queued(header, 8);
         MODEL_REQUIRE(h.is_finished(), "lost wake-up: the task did not complete after its events fired");
         test_waker w;
         context cx = w.cx();
@@ -174,7 +206,7 @@ struct spawned {
 struct wake_vs_idle : rl::test_suite<wake_vs_idle, 2>, spawned {
     void before() { spawn(wait_for(a)); }
     void thread(unsigned i) {
-        if (i == 0) sched.run_queued(3);
+        if (i == 0) sched.run_queued(header, 3);
         else a.fire();
     }
     void after() { finish(false); }
@@ -185,7 +217,7 @@ struct wake_vs_idle : rl::test_suite<wake_vs_idle, 2>, spawned {
 struct two_wakes_vs_run : rl::test_suite<two_wakes_vs_run, 3>, spawned {
     void before() { spawn(wait_for_both(a, b)); }
     void thread(unsigned i) {
-        if (i == 0) sched.run_queued(4);
+        if (i == 0) sched.run_queued(header, 4);
         else if (i == 1) a.fire();
         else b.fire();
     }
@@ -197,7 +229,7 @@ struct two_wakes_vs_run : rl::test_suite<two_wakes_vs_run, 3>, spawned {
 struct abort_vs_complete : rl::test_suite<abort_vs_complete, 3>, spawned {
     void before() { spawn(wait_for(a)); }
     void thread(unsigned i) {
-        if (i == 0) sched.run_queued(3);
+        if (i == 0) sched.run_queued(header, 3);
         else if (i == 1) a.fire();
         else h.abort();
     }
@@ -230,7 +262,7 @@ struct join_vs_complete : rl::test_suite<join_vs_complete, 3>, spawned {
 
     void thread(unsigned i) {
         if (i == 0) {
-            sched.run_queued(3);
+            sched.run_queued(header, 3);
         } else if (i == 1) {
             a.fire();
         } else {
@@ -255,7 +287,7 @@ struct join_vs_complete : rl::test_suite<join_vs_complete, 3>, spawned {
     }
 
     void after() {
-        sched.run_queued(8);
+        sched.run_queued(header, 8);
         if (h && last_pending) MODEL_REQUIRE(last->woken() > 0, "lost wake-up: the join waker was not woken");
         if (h && !got_output) {
             finish(false);
@@ -267,24 +299,45 @@ struct join_vs_complete : rl::test_suite<join_vs_complete, 3>, spawned {
     }
 };
 
-bool run_wake_vs_idle(unsigned scale) {
-    return explore<wake_vs_idle>("task_state.wake_vs_idle", search::random, 100000, scale) &&
-           explore<wake_vs_idle>("task_state.wake_vs_idle (bounded)", search::bounded, 0, scale);
-}
-bool run_two_wakes(unsigned scale) {
-    return explore<two_wakes_vs_run>("task_state.two_wakes_vs_run", search::random, 100000, scale);
-}
-bool run_abort(unsigned scale) {
-    return explore<abort_vs_complete>("task_state.abort_vs_complete", search::random, 100000, scale);
-}
-bool run_join(unsigned scale) {
-    return explore<join_vs_complete>("task_state.join_vs_complete", search::random, 100000, scale);
-}
+// Runtime shutdown (the workers are joined: nothing runs the task any more) racing a wake from
+// another thread, whose notification the closed queue drops, and the join side aborting or
+// detaching: the task is cancelled exactly once, each reference is dropped exactly once.
+struct shutdown_vs_wake : rl::test_suite<shutdown_vs_wake, 3>, spawned {
+    void before() {
+        spawn(wait_for(a));
+        sched.run_queued(header, 1);  // the first poll: the task now waits on `a`
+    }
+    void thread(unsigned i) {
+        if (i == 0) {
+            sched.shutdown(header);
+        } else if (i == 1) {
+            a.fire();
+        } else if (rl::rand(2)) {
+            h.abort();
+        } else {
+            h.detach();
+        }
+    }
+    void after() {
+        if (h) {
+            finish(true);
+            return;
+        }
+        a.unregister();
+        MODEL_REQUIRE(sched.freed() == 1, "the task header was not freed exactly once");
+    }
+};
 
-registrar r1({"task_state", "wake_vs_idle", run_wake_vs_idle});
-registrar r2({"task_state", "two_wakes_vs_run", run_two_wakes});
-registrar r3({"task_state", "abort_vs_complete", run_abort});
-registrar r4({"task_state", "join_vs_complete", run_join});
+const registrar r1 = scenario_of<wake_vs_idle>(
+    "task_state", "wake_vs_idle", {search::random(500000), search::bounded(2)});
+const registrar r2 = scenario_of<two_wakes_vs_run>(
+    "task_state", "two_wakes_vs_run", {search::random(500000), search::bounded(2)});
+const registrar r3 = scenario_of<abort_vs_complete>(
+    "task_state", "abort_vs_complete", {search::random(500000), search::bounded(2)});
+const registrar r4 = scenario_of<join_vs_complete>(
+    "task_state", "join_vs_complete", {search::random(1000000), search::bounded(1)});
+const registrar r5 = scenario_of<shutdown_vs_wake>(
+    "task_state", "shutdown_vs_wake", {search::random(500000), search::bounded(2)});
 
 }  // namespace
 }  // namespace corio::model
