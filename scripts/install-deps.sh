@@ -3,7 +3,7 @@
 # Sourced or executed by scripts/test.sh, scripts/demo.sh and .ci/run. Runs as root (or via sudo).
 set -euo pipefail
 
-CORIO_DEBIAN_PACKAGES=(g++ clang clang-14 cmake ninja-build pkg-config liburing-dev libfmt-dev libgtest-dev libbenchmark-dev)
+CORIO_DEBIAN_PACKAGES=(g++ clang clang-14 cmake ninja-build pkg-config liburing-dev libfmt-dev libgtest-dev libbenchmark-dev relacy-dev)
 
 corio_install_deps() {
     local missing=() pkg

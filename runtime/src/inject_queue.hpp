@@ -4,11 +4,12 @@
 //
 // Close: at shutdown the queue is closed; a notification pushed after that is dropped at once
 // (its reference released), so nothing is queued that no worker will ever run.
+// Seam: mutex_ and len_ come from sync_primitives.hpp, so tests/model can check this under Relacy.
 #pragma once
 
+#include <corio/runtime/detail/sync_primitives.hpp>
 #include <corio/runtime/detail/task_header.hpp>
 
-#include <atomic>
 #include <cstddef>
 #include <mutex>
 
@@ -75,11 +76,11 @@ public:
     }
 
 private:
-    mutable std::mutex mutex_;
+    mutable detail::mutex mutex_;
     task_header* head_ = nullptr;  // guarded by mutex_
     task_header* tail_ = nullptr;  // guarded by mutex_
     bool closed_ = false;          // guarded by mutex_
-    std::atomic<std::size_t> len_{0};  // written under mutex_, read anywhere
+    detail::atomic<std::size_t> len_{0};  // written under mutex_, read anywhere
 };
 
 }  // namespace corio::detail

@@ -13,14 +13,15 @@
 //          that sees the new tail sees the slot. head_ CASes are acq_rel: the owner's reuse of a
 //          slot happens after the stealer's copy of it (the stealer's final CAS releases it).
 //          Slots are relaxed atomics: the head/tail edges order them (TSan sees atomics, not races).
+// Seam:    the atomics are detail::atomic (sync_primitives.hpp), model-checked by tests/model.
 #pragma once
 
 #include "inject_queue.hpp"
 
+#include <corio/runtime/detail/sync_primitives.hpp>
 #include <corio/runtime/detail/task_header.hpp>
 
 #include <array>
-#include <atomic>
 #include <cassert>
 #include <cstdint>
 
@@ -173,9 +174,9 @@ private:
         }
     }
 
-    std::atomic<std::uint64_t> head_{0};
-    std::atomic<std::uint32_t> tail_{0};
-    std::array<std::atomic<task_header*>, capacity> buffer_{};
+    detail::atomic<std::uint64_t> head_{0};
+    detail::atomic<std::uint32_t> tail_{0};
+    std::array<detail::atomic<task_header*>, capacity> buffer_{};
 };
 
 }  // namespace corio::detail

@@ -32,10 +32,10 @@
 
 #include <corio/channels/error.hpp>
 #include <corio/result.hpp>
+#include <corio/runtime/detail/sync_primitives.hpp>
 #include <corio/runtime/leaf.hpp>
 #include <corio/runtime/waker.hpp>
 
-#include <atomic>
 #include <cassert>
 #include <cstdint>
 #include <optional>
@@ -83,6 +83,7 @@ namespace detail {
 //      the bit back and leave the slot (the other side may be waking it: the wake is spent, the
 //      clone goes with the shared state); else the slot is ours again and its waker is dropped.
 //      Afterwards the next poll registers afresh (protocol 1 with the bit clear).
+// Seam:     word_ and refs_ are detail::atomic (sync_primitives.hpp), model-checked by tests/model.
 class oneshot_state {
 public:
     static constexpr std::uint32_t rx_task_set = 1u << 0;
@@ -117,7 +118,7 @@ public:
     }
 
 private:
-    std::atomic<std::uint32_t> word_{0};
+    detail::atomic<std::uint32_t> word_{0};
 };
 
 // The one allocation of a oneshot channel.
@@ -158,7 +159,7 @@ public:
     }
 
 private:
-    std::atomic<std::uint32_t> refs_{2};
+    detail::atomic<std::uint32_t> refs_{2};
 };
 
 }  // namespace detail

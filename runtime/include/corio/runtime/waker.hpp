@@ -15,6 +15,8 @@
 // - will_wake(other) is true when both wake the same task; leaves use it to skip re-cloning.
 #pragma once
 
+#include <corio/runtime/detail/sync_primitives.hpp>
+
 #include <utility>
 
 namespace corio {
@@ -42,34 +44,57 @@ private:
 };
 
 /// An owned waker. Copying clones, destroying drops the reference.
+// Seam: a waker in a slot is plain data handed between threads by the slot's protocol; each use
+// is marked for the model checker (CORIO_MODEL_*, sync_primitives.hpp: nothing in normal builds).
 class waker {
 public:
     waker() noexcept = default;
     // Adopts one reference to `data`.
     waker(const void* data, const waker_vtable* vt) noexcept : data_(data), vt_(vt) {}
-    waker(const waker& o) noexcept : data_(o.vt_ ? o.vt_->clone(o.data_) : nullptr), vt_(o.vt_) {}
-    waker(waker&& o) noexcept : data_(std::exchange(o.data_, nullptr)), vt_(std::exchange(o.vt_, nullptr)) {}
+    waker(const waker& o) noexcept : data_(o.vt_ ? o.vt_->clone(o.data_) : nullptr), vt_(o.vt_) {
+        CORIO_MODEL_READ(o.access_);
+    }
+    waker(waker&& o) noexcept : data_(std::exchange(o.data_, nullptr)), vt_(std::exchange(o.vt_, nullptr)) {
+        CORIO_MODEL_WRITE(o.access_);
+    }
     waker& operator=(waker o) noexcept {
+        CORIO_MODEL_WRITE(access_);
         std::swap(data_, o.data_);
         std::swap(vt_, o.vt_);
         return *this;
     }
     ~waker() { reset(); }
 
-    explicit operator bool() const noexcept { return vt_ != nullptr; }
+    explicit operator bool() const noexcept {
+        CORIO_MODEL_READ(access_);
+        return vt_ != nullptr;
+    }
 
     void wake() && noexcept {
+        CORIO_MODEL_WRITE(access_);
         if (auto* vt = std::exchange(vt_, nullptr)) vt->wake(std::exchange(data_, nullptr));
     }
     void wake_by_ref() const noexcept {
+        CORIO_MODEL_READ(access_);
         if (vt_) vt_->wake_by_ref(data_);
     }
     void reset() noexcept {
+        CORIO_MODEL_WRITE(access_);
         if (auto* vt = std::exchange(vt_, nullptr)) vt->drop(std::exchange(data_, nullptr));
     }
-    bool will_wake(waker_ref r) const noexcept { return data_ == r.data() && vt_ == r.vtable(); }
-    bool will_wake(const waker& o) const noexcept { return data_ == o.data_ && vt_ == o.vt_; }
-    waker_ref as_ref() const noexcept { return {data_, vt_}; }
+    bool will_wake(waker_ref r) const noexcept {
+        CORIO_MODEL_READ(access_);
+        return data_ == r.data() && vt_ == r.vtable();
+    }
+    bool will_wake(const waker& o) const noexcept {
+        CORIO_MODEL_READ(access_);
+        CORIO_MODEL_READ(o.access_);
+        return data_ == o.data_ && vt_ == o.vt_;
+    }
+    waker_ref as_ref() const noexcept {
+        CORIO_MODEL_READ(access_);
+        return {data_, vt_};
+    }
 
     // Stores a clone of `r` unless this already wakes the same target (leaf rule L6, docs/design/task-model.md: one
     // waker per leaf, re-registration replaces it).
@@ -80,6 +105,7 @@ public:
 private:
     const void* data_ = nullptr;
     const waker_vtable* vt_ = nullptr;
+    CORIO_MODEL_ACCESS(access_)
 };
 
 inline waker waker_ref::clone() const noexcept { return waker(vt_->clone(data_), vt_); }

@@ -8,9 +8,9 @@
 // seen by the re-check or wakes the new waker.
 #pragma once
 
+#include <corio/runtime/detail/sync_primitives.hpp>
 #include <corio/runtime/waker.hpp>
 
-#include <atomic>
 #include <cstdint>
 #include <utility>
 
@@ -30,6 +30,7 @@ public:
     //           the waker wrote before waking (a slot's ready bit, an op's result, a readiness
     //           count) to a registration that follows it; a registration that precedes it is
     //           caught by the failing CAS below and wakes itself.
+    // Seam:     state_ is a detail::atomic (sync_primitives.hpp), model-checked by tests/model.
     static constexpr std::uint32_t waiting = 0;
     static constexpr std::uint32_t registering = 1;
     static constexpr std::uint32_t waking = 2;
@@ -76,7 +77,7 @@ public:
     void reset() noexcept { waker_.reset(); }
 
 private:
-    std::atomic<std::uint32_t> state_{waiting};
+    detail::atomic<std::uint32_t> state_{waiting};
     waker waker_;  // access: state_
 };
 

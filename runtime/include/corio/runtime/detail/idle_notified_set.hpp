@@ -31,12 +31,13 @@
 // Ordering: mutex_ orders list moves. Entry refs follow std::shared_ptr: a ref is only made from
 //           a live ref (relaxed increment); the decrement is acq_rel so that the freeing thread
 //           sees every write made under the other refs.
+// Seam:     the refcounts and mutex_ come from sync_primitives.hpp, model-checked by tests/model.
 #pragma once
 
 #include <corio/runtime/detail/intrusive_list.hpp>
+#include <corio/runtime/detail/sync_primitives.hpp>
 #include <corio/runtime/waker.hpp>
 
-#include <atomic>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -72,8 +73,8 @@ private:
 
     enum class list : std::uint8_t { none, idle, notified };
 
-    std::atomic<std::size_t> refs_{1};  // the owner's ref
-    idle_notified_set* const set_;      // Lifetime: this entry holds one ref on it.
+    detail::atomic<std::size_t> refs_{1};  // the owner's ref
+    idle_notified_set* const set_;         // Lifetime: this entry holds one ref on it.
 
     // Guarded by set_->mutex_.
     list_hook<join_set_entry_base> hook_;
@@ -166,8 +167,8 @@ public:
 private:
     using entry_list = intrusive_list<join_set_entry_base, &join_set_entry_base::hook_>;
 
-    std::atomic<std::size_t> refs_{1};  // the join_set's ref
-    std::mutex mutex_;
+    detail::atomic<std::size_t> refs_{1};  // the join_set's ref
+    detail::mutex mutex_;
     entry_list idle_;      // guarded by mutex_
     entry_list notified_;  // guarded by mutex_
     waker waiter_;        // guarded by mutex_: the task waiting in join_next, if any

@@ -21,9 +21,11 @@
 //           running published. ref_inc is relaxed: a new reference can only be made from an
 //           existing one, which already orders it (as std::shared_ptr does). ref_dec is acq_rel so
 //           that the thread that frees the task sees every write made under other references.
+// Seam:     word_ is a detail::atomic (sync_primitives.hpp), model-checked by tests/model.
 #pragma once
 
-#include <atomic>
+#include <corio/runtime/detail/sync_primitives.hpp>
+
 #include <cassert>
 #include <cstdint>
 
@@ -273,7 +275,7 @@ private:
         }
     }
 
-    std::atomic<std::uint64_t> word_;
+    detail::atomic<std::uint64_t> word_;
 };
 
 }  // namespace corio::detail

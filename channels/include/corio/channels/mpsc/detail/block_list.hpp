@@ -14,9 +14,14 @@
 // last sender's close() claims one more slot and sets tx_closed in that slot's block instead of a
 // ready bit: a consumer that reaches an unready slot in a block with tx_closed has read every
 // value (every send finished before the last sender went away).
+//
+// Seam: the atomics are detail::atomic (sync_primitives.hpp), model-checked by tests/model, which
+// builds with CORIO_TEST_SMALL_BLOCKS: 2-slot blocks (as Tokio's loom builds use), so that a short
+// run crosses, releases and recycles blocks.
 #pragma once
 
-#include <atomic>
+#include <corio/runtime/detail/sync_primitives.hpp>
+
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -26,7 +31,11 @@
 
 namespace corio::detail::mpsc {
 
-inline constexpr std::size_t block_cap = 32;
+#ifndef CORIO_TEST_SMALL_BLOCKS
+#define CORIO_TEST_SMALL_BLOCKS 0
+#endif
+
+inline constexpr std::size_t block_cap = CORIO_TEST_SMALL_BLOCKS ? 2 : 32;
 inline constexpr std::size_t block_mask = ~(block_cap - 1);
 inline constexpr std::size_t slot_mask = block_cap - 1;
 
@@ -54,8 +63,8 @@ struct block {
     std::size_t start_index_;
     // Null until the next block is linked, by one CAS (acq_rel), never changed after (until
     // recycling).
-    std::atomic<block*> next_{nullptr};
-    std::atomic<std::uint64_t> ready_slots_{0};
+    detail::atomic<block*> next_{nullptr};
+    detail::atomic<std::uint64_t> ready_slots_{0};
     std::size_t observed_tail_position_ = 0;  // access: see `released`
     alignas(T) unsigned char storage_[block_cap][sizeof(T)];
 
@@ -173,9 +182,9 @@ private:
 
     // block_tail_: a block at or before the one holding tail_position_; moved forward by one CAS
     // at a time by producers (above), read by the consumer to append recycled blocks.
-    alignas(64) std::atomic<block<T>*> block_tail_;
+    alignas(64) detail::atomic<block<T>*> block_tail_;
     // tail_position_: the next slot index to claim; only ever increases (fetch_add).
-    alignas(64) std::atomic<std::size_t> tail_position_{0};
+    alignas(64) detail::atomic<std::size_t> tail_position_{0};
 };
 
 enum class peek_result { value, closed, empty };
