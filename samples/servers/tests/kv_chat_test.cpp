@@ -305,13 +305,13 @@ TEST(kv_server, sighup_reloads_the_limits_from_the_config_file) {
     // A broken file is refused: the limits stay.
     conf.write("max_value_size = lots\n");
     ASSERT_EQ(::kill(srv->pid(), SIGHUP), 0);
-    ASSERT_TRUE(wait_for_stat("reload_errors", 1)) << "the broken reload was not reported within 20 s";
+    ASSERT_TRUE(wait_for_stat("reload_errors", 1)) << "the broken reload was not reported within 20 s\n" << srv->signal_report();
     EXPECT_EQ(parse_stats(ask(c, "STATS"))["max_value_size"], 16u);
     EXPECT_EQ(ask(c, "SET a " + ten), "OK");
 
     conf.write("max_value_size = 8\nmax_keys = 10\n");
     ASSERT_EQ(::kill(srv->pid(), SIGHUP), 0);
-    ASSERT_TRUE(wait_for_stat("max_value_size", 8)) << "SIGHUP did not change max_value_size within 20 s";
+    ASSERT_TRUE(wait_for_stat("max_value_size", 8)) << "SIGHUP did not change max_value_size within 20 s\n" << srv->signal_report();
     EXPECT_EQ(parse_stats(ask(c, "STATS"))["reloads"], 1u);
     EXPECT_EQ(ask(c, "SET a " + ten), "ERR value too large");  // accepted before the reload
     EXPECT_EQ(ask(c, "SET a 12345678"), "OK");

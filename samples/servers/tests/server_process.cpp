@@ -2,6 +2,7 @@
 #include "server_process.hpp"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
+#include <initializer_list>
 #include <thread>
 #include <utility>
 
@@ -118,11 +120,72 @@ std::optional<int> server_process::stop(int sig, std::chrono::milliseconds bound
     ::kill(pid_, sig);
     auto st = wait_for_exit(pid_, bound);
     if (!st) {
+        std::fprintf(stderr, "server %d did not exit within %lld ms of signal %d:\n%s", static_cast<int>(pid_),
+                     static_cast<long long>(bound.count()), sig, signal_report().c_str());
+        ::kill(pid_, sig);
+        const bool second = wait_for_exit(pid_, std::chrono::seconds(5)).has_value();
+        std::fprintf(stderr, "server %d: a second signal %d %s\n", static_cast<int>(pid_), sig,
+                     second ? "ended it (the first delivery was lost)" : "did not end it either");
+        if (second) return std::nullopt;  // reaped by wait_for_exit; still a failure
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, nullptr, 0);
     }
     pid_ = -1;
     return st;
+}
+
+namespace {
+std::string read_small_file(const std::string& path) {
+    std::string out;
+    if (FILE* f = std::fopen(path.c_str(), "r")) {
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+        std::fclose(f);
+    }
+    return out;
+}
+
+// The lines of a /proc status file whose key is in `keys`, joined on one line.
+std::string status_fields(const std::string& status, std::initializer_list<const char*> keys) {
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < status.size()) {
+        std::size_t end = status.find('\n', pos);
+        if (end == std::string::npos) end = status.size();
+        const std::string line = status.substr(pos, end - pos);
+        for (const char* k : keys) {
+            if (line.rfind(std::string(k) + ":", 0) == 0) {
+                if (!out.empty()) out += "  ";
+                std::string v = line.substr(std::strlen(k) + 1);
+                v.erase(0, v.find_first_not_of(" \t"));
+                out += std::string(k) + "=" + v;
+            }
+        }
+        pos = end + 1;
+    }
+    return out;
+}
+}  // namespace
+
+std::string server_process::signal_report() const {
+    if (pid_ <= 0) return "(no process)\n";
+    const std::string base = "/proc/" + std::to_string(pid_);
+    std::string out = "  process: " + status_fields(read_small_file(base + "/status"),
+                                                    {"State", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"}) + "\n";
+    if (DIR* d = ::opendir((base + "/task").c_str())) {
+        while (dirent* e = ::readdir(d)) {
+            if (e->d_name[0] == '.') continue;
+            const std::string t = base + "/task/" + e->d_name;
+            std::string comm = read_small_file(t + "/comm");
+            if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+            out += "  thread " + std::string(e->d_name) + " '" + comm + "': " +
+                   status_fields(read_small_file(t + "/status"), {"State", "SigPnd", "SigBlk"}) +
+                   "  wchan=" + read_small_file(t + "/wchan") + "\n";
+        }
+        ::closedir(d);
+    }
+    return out;
 }
 
 std::optional<int> run_to_exit(const std::string& path, const std::vector<std::string>& args) {

@@ -32,8 +32,16 @@ public:
     pid_t pid() const noexcept { return pid_; }
 
     /// Sends `sig` and waits up to `bound` for the exit. The raw waitpid status, or nullopt if it
-    /// did not exit in time (it is SIGKILLed then).
+    /// did not exit in time: then signal_report() goes to stderr, `sig` is sent once more (stderr
+    /// says whether that one ended it, which tells a lost delivery from a stuck shutdown), and the
+    /// server is SIGKILLed.
     std::optional<int> stop(int sig, std::chrono::milliseconds bound);
+
+    /// What the kernel says of the server's signals and threads (/proc/<pid>/status and
+    /// task/*/): pending (shared and per thread), blocked, caught, and each thread's name, state
+    /// and wait channel. For failure messages: a delivery still pending in ShdPnd was never taken
+    /// by any thread; one absent from it was taken and then lost inside the process.
+    std::string signal_report() const;
 
 private:
     server_process(pid_t pid, int out_fd, std::uint16_t port) noexcept : pid_(pid), out_fd_(out_fd), port_(port) {}
