@@ -112,4 +112,9 @@ std::size_t blocking_pool::thread_count() const {
     return state_->threads;
 }
 
+blocking_pool::counts blocking_pool::count() const {
+    std::lock_guard lock(state_->mutex);
+    return {state_->threads, state_->idle, state_->queue.size()};
+}
+
 }  // namespace corio::detail

@@ -34,6 +34,11 @@ public:
     void shutdown(std::optional<std::chrono::nanoseconds> timeout);
 
     std::size_t thread_count() const;
+    // Threads alive, of which idle, and jobs waiting for a thread (runtime::metrics()). Any thread.
+    struct counts {
+        std::size_t threads = 0, idle = 0, queued = 0;
+    };
+    counts count() const;
     // Whether no accepted job is still queued or running. Any thread; seq_cst (see state::outstanding).
     bool is_idle() const noexcept;
 

@@ -10,7 +10,9 @@
 #include <corio/runtime/detail/sync_primitives.hpp>
 #include <corio/runtime/detail/task_header.hpp>
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 
 namespace corio::detail {
@@ -38,6 +40,7 @@ public:
                 else head_ = first;
                 tail_ = last;
                 len_.store(len_.load(std::memory_order_relaxed) + n, std::memory_order_release);
+                pushed_.store(pushed_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
                 return true;
             }
         }
@@ -70,6 +73,8 @@ public:
         closed_ = true;
         return true;
     }
+    // Tasks ever pushed (runtime::metrics()'s remote_schedules).
+    std::uint64_t pushed() const noexcept { return pushed_.load(std::memory_order_relaxed); }
     bool is_closed() const noexcept {
         std::lock_guard lock(mutex_);
         return closed_;
@@ -81,6 +86,8 @@ private:
     task_header* tail_ = nullptr;  // guarded by mutex_
     bool closed_ = false;          // guarded by mutex_
     detail::atomic<std::size_t> len_{0};  // written under mutex_, read anywhere
+    // Written under mutex_ (a load and a store), read anywhere; a statistic, outside the model.
+    std::atomic<std::uint64_t> pushed_{0};
 };
 
 }  // namespace corio::detail

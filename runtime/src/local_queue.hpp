@@ -50,7 +50,8 @@ public:
     }
 
     // Owner only. When full, half of the queue plus `t` move to the inject queue in one batch.
-    void push_back(task_header* t, inject_queue& inject) noexcept {
+    // Returns true if `t` went to the inject queue (an overflow, counted by runtime::metrics()).
+    bool push_back(task_header* t, inject_queue& inject) noexcept {
         for (;;) {
             std::uint64_t head = head_.load(std::memory_order_acquire);
             auto [steal, real] = unpack(head);
@@ -60,14 +61,14 @@ public:
                 buffer_[tail & mask].store(t, std::memory_order_relaxed);
                 // Release: publishes the slot to stealers (rule 2).
                 tail_.store(tail + 1, std::memory_order_release);
-                return;
+                return false;
             }
             if (steal != real) {
                 // A stealer is about to free room; don't wait for it.
                 inject.push(t);
-                return;
+                return true;
             }
-            if (push_overflow(t, real, tail, inject)) return;
+            if (push_overflow(t, real, tail, inject)) return true;
             // A stealer moved head meanwhile: there is room now.
         }
     }

@@ -125,7 +125,12 @@ task_header* worker::steal_work() noexcept {
         for (std::size_t i = 0; i < n; ++i) {
             const std::size_t victim = (start + i) % n;
             if (victim == index_) continue;
-            if (task_header* t = sched_.workers_[victim]->run_queue_.steal_into(run_queue_)) return t;
+            const std::uint32_t before = run_queue_.len();
+            if (task_header* t = sched_.workers_[victim]->run_queue_.steal_into(run_queue_)) {
+                stats_.steal_operations.add();
+                stats_.stolen_tasks.add(1 + run_queue_.len() - before);
+                return t;
+            }
         }
     }
     return sched_.inject_.pop();
@@ -154,10 +159,25 @@ void worker::transition_from_searching() noexcept {
     if (sched_.idle_.transition_worker_from_searching()) sched_.notify_parked();
 }
 
+void worker::poll_task(task_header* t) noexcept {
+    stats_.polls.add();
+    if (!sched_.opts_.enable_poll_time_histogram) {
+        t->run(&budget_);
+        return;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    t->run(&budget_);
+    stats_.record_poll_time(std::chrono::steady_clock::now() - start);
+}
+
+void worker::push_local(task_header* t) noexcept {
+    if (run_queue_.push_back(t, sched_.inject_)) stats_.overflows.add();
+}
+
 void worker::run_task(task_header* t) noexcept {
     transition_from_searching();
     budget_ = coop_budget;
-    t->run(&budget_);
+    poll_task(t);
     // The LIFO slot shares the budget of the task that filled it: a ping-pong pair cannot
     // reset its budget by bouncing through the slot.
     for (unsigned polls = 0; lifo_slot_; ++polls) {
@@ -166,10 +186,11 @@ void worker::run_task(task_header* t) noexcept {
             // To the back of our own queue, without waking another worker (as Tokio): this worker
             // runs it next tick, and a chain of hand-offs (chained spawns, ping-pong) would
             // otherwise pay a cross-core unpark every few links.
-            run_queue_.push_back(next, sched_.inject_);
+            push_local(next);
             break;
         }
-        next->run(&budget_);
+        stats_.lifo_polls.add();
+        poll_task(next);
     }
 }
 
@@ -179,7 +200,7 @@ bool worker::flush_deferred() noexcept {
     deferred_tail_ = nullptr;
     while (t) {
         task_header* next = std::exchange(t->queue_next_, nullptr);
-        run_queue_.push_back(t, sched_.inject_);
+        push_local(t);
         t = next;
     }
     // Other workers may take some of them now.
@@ -188,6 +209,7 @@ bool worker::flush_deferred() noexcept {
 }
 
 void worker::schedule_local(task_header* t, bool is_yield) noexcept {
+    stats_.local_schedules.add();
     bool should_notify;
     if (is_yield) {
         t->queue_next_ = nullptr;
@@ -197,12 +219,12 @@ void worker::schedule_local(task_header* t, bool is_yield) noexcept {
         return;
     }
     if (sched_.opts_.disable_lifo_slot) {
-        run_queue_.push_back(t, sched_.inject_);
+        push_local(t);
         should_notify = true;
     } else {
         task_header* prev = std::exchange(lifo_slot_, t);
         should_notify = prev != nullptr;
-        if (prev) run_queue_.push_back(prev, sched_.inject_);
+        if (prev) push_local(prev);
     }
     if (should_notify) sched_.notify_parked();
 }
@@ -214,7 +236,7 @@ void worker::schedule_while_parked(task_header* t) noexcept {
     // should_notify_others). Notifying per wake made an http server write an eventfd to the other
     // worker for nearly every request. FIFO, not the LIFO slot: the timers and completions of
     // one park run in the order they fired (as they did through the inject queue).
-    run_queue_.push_back(t, sched_.inject_);
+    push_local(t);
 }
 
 void worker::park(const std::atomic<std::uint32_t>* stop, bool spun) {
@@ -230,8 +252,11 @@ void worker::park(const std::atomic<std::uint32_t>* stop, bool spun) {
     is_parked_ = true;
     // A worker that just spun searching does not spin again in the parker.
     for (bool spin = !spun; !sched_.is_shutdown(); spin = true) {
+        stats_.parking();
         parker_.park(std::nullopt, spin);
+        stats_.unparked();
         if (transition_from_parked(stop)) break;
+        stats_.unparks_without_work.add();
     }
     is_parked_ = false;
     // Work for more than this worker (queued by its driver meanwhile): one notification.
@@ -352,6 +377,10 @@ void scheduler::schedule(task_header* t, bool is_yield) noexcept {
 }
 
 bool scheduler::release(task_header* t) noexcept {
+    // One call per completed task: metrics' alive_tasks is spawned minus these.
+    worker* cw = current_worker();
+    if (cw && &cw->sched_ == this) cw->stats_.completed.add();
+    else completed_elsewhere_.fetch_add(1, std::memory_order_relaxed);
     if (t->owner_ < 0) return owned_.remove(t);
     worker& owner = *workers_[static_cast<std::size_t>(t->owner_)];
     if (t->owned_index_ == local_owned::unbound) return false;  // popped by shutdown

@@ -38,6 +38,7 @@
 #include "owned_tasks.hpp"
 #include "parker.hpp"
 #include "time/time_driver.hpp"
+#include "worker_stats.hpp"
 
 #include <corio/runtime/runtime.hpp>
 
@@ -104,6 +105,7 @@ public:
     void schedule_local(task_header* t, bool is_yield) noexcept;
     void schedule_while_parked(task_header* t) noexcept;
     void drain_for_shutdown() noexcept;
+    worker_metrics metrics() const;  // any thread
 
     scheduler& sched_;
     const std::size_t index_;
@@ -111,6 +113,7 @@ public:
     local_owned owned_;  // tasks spawned on this worker (local_owned.hpp)
     io::reactor* const reactor_;  // owned by parker_ (its time_driver's inner driver)
     parker parker_;
+    worker_stats stats_;  // written by this worker's thread only (worker_stats.hpp)
     // Owned by this worker's thread:
     task_header* lifo_slot_ = nullptr;
     bool is_searching_ = false;
@@ -140,6 +143,8 @@ private:
     bool transition_from_parked(const std::atomic<std::uint32_t>* stop);
     void transition_from_searching() noexcept;
     std::uint32_t next_random() noexcept;
+    void push_local(task_header* t) noexcept;  // run_queue_.push_back, counting an overflow
+    void poll_task(task_header* t) noexcept;   // t->run, counted (and timed if asked)
 };
 
 class scheduler final : public scheduler_base {
@@ -159,6 +164,7 @@ public:
 
     void notify_parked() noexcept;
     void notify_if_work_pending() noexcept;
+    runtime_metrics metrics();  // any thread (metrics.cpp)
     // Every worker parked and no task queued (inject queue, run queues): the paused clock may
     // auto-advance. Any thread. A parked worker's LIFO slot is empty (park() leaves it only with
     // the slot empty, and its driver queues wakes into the run queue, schedule_while_parked).
@@ -212,6 +218,9 @@ private:
     std::vector<thread_notifier*> core_waiters_;  // guarded by core_mutex_; each notified once when the core is released
     std::vector<std::thread> threads_;
     std::atomic<std::uint64_t> next_id_{1};
+    // Completions recorded off the workers (tasks cancelled by shutdown, after the join); a
+    // worker's own go to its stats_.completed. Relaxed: a statistic.
+    std::atomic<std::uint64_t> completed_elsewhere_{0};
     // Lifetime: the scheduler's memory outlives the runtime object while a join_handle or a
     // runtime_handle still refers to it. Its references are 1 (the runtime) + runtime_handles +
     // live task headers. Tasks spawned and freed on a worker are counted in that worker's

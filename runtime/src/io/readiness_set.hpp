@@ -100,6 +100,7 @@ public:
     // Any thread: removes fd and frees `s` once no dispatch can be using it.
     void remove(int fd, scheduled_io* s) noexcept;
     bool has_registrations() const noexcept { return registered_.load(std::memory_order_relaxed) > 0; }
+    std::size_t registration_count() const noexcept { return registered_.load(std::memory_order_relaxed); }
     // Any thread: dispatches what is ready now, without blocking. If another thread holds the
     // set, it leaves pending_ set and that thread dispatches again after it lets go (so an event
     // that came in after the holder's epoll_wait is not left behind). The io_uring driver calls

@@ -352,4 +352,9 @@ void time_pause() { require_time_handle("corio::time::pause").pause(); }
 void time_resume() { require_time_handle("corio::time::resume").resume(); }
 void time_advance(std::chrono::nanoseconds d) { require_time_handle("corio::time::advance").advance(d); }
 
+std::size_t time_handle::armed_timers() {
+    std::lock_guard lock(mutex_);
+    return wheel_.size();
+}
+
 }  // namespace corio::detail

@@ -73,6 +73,8 @@ public:
     void resume();
     void advance(std::chrono::nanoseconds d);
     bool is_paused() const noexcept { return paused_.load(std::memory_order_acquire); }
+    // Timers in the wheel now (runtime::metrics()). Takes the lock.
+    std::size_t armed_timers();
 
     std::uint64_t deadline_tick(time::instant t) const noexcept;  // rounded up
     std::uint64_t now_tick(time::instant t) const noexcept;       // rounded down

@@ -50,6 +50,7 @@ void wheel::add_to_level(unsigned level, timer_entry* e) noexcept {
 
 void wheel::insert(timer_entry* e) noexcept {
     assert(!e->list_);
+    ++size_;
     if (e->when_ > max_tick) e->when_ = max_tick;
     if (e->when_ <= elapsed_) {
         link(&pending_, e);
@@ -61,6 +62,7 @@ void wheel::insert(timer_entry* e) noexcept {
 bool wheel::remove(timer_entry* e) noexcept {
     if (!e->list_) return false;
     unlink(e);
+    --size_;
     return true;
 }
 
@@ -132,6 +134,7 @@ timer_entry* wheel::poll(std::uint64_t now) noexcept {
     for (;;) {
         if (timer_entry* e = pending_.head) {
             unlink(e);
+            --size_;
             return e;
         }
         auto exp = next_expiration_slot();

@@ -20,6 +20,7 @@
 
 #include <corio/runtime/detail/timer_entry.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 
@@ -57,6 +58,8 @@ public:
     timer_entry* poll(std::uint64_t now) noexcept;
 
     bool is_empty() const noexcept;
+    // Entries linked (armed timers, pending ones included): runtime::metrics().
+    std::size_t size() const noexcept { return size_; }
 
 private:
     struct expiration {
@@ -77,6 +80,7 @@ private:
     std::uint64_t occupied_[num_levels] = {};
     timer_list slots_[num_levels][slots_per_level] = {};
     timer_list pending_;
+    std::size_t size_ = 0;  // insert() minus remove() and poll() hand-outs
 };
 
 }  // namespace corio::detail

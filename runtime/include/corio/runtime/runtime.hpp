@@ -19,6 +19,7 @@
 #pragma once
 
 #include <corio/runtime/join_handle.hpp>
+#include <corio/runtime/metrics.hpp>
 #include <corio/runtime/task.hpp>
 
 #include <chrono>
@@ -59,6 +60,9 @@ struct runtime_options {
     // An exception escaping a task whose output nobody will read (detached, or its join_handle
     // dropped unread). Default: print it with fmt to stderr and carry on. Must not throw.
     std::function<void(std::exception_ptr)> unhandled_exception{};
+    // Time every task poll into runtime_metrics' per-worker histogram (two clock reads per poll,
+    // hence off by default; corio/runtime/metrics.hpp).
+    bool enable_poll_time_histogram = false;
 };
 
 namespace detail {
@@ -109,6 +113,9 @@ public:
     /// The runtime whose worker is calling; throws std::logic_error outside a runtime.
     static runtime_handle current();
 
+    /// A snapshot of the runtime's counters and queue levels (corio/runtime/metrics.hpp).
+    runtime_metrics metrics() const;
+
 private:
     friend class runtime;
     explicit runtime_handle(detail::scheduler* s) noexcept : sched_(s) { detail::scheduler_retain(sched_); }
@@ -147,6 +154,11 @@ public:
     runtime_handle handle() const noexcept { return runtime_handle(sched_); }
 
     std::size_t worker_count() const noexcept;
+
+    /// A snapshot of the runtime's counters and queue levels (corio/runtime/metrics.hpp). Any
+    /// thread, at any time, as often as you like: it takes two short locks (the timer wheel's and
+    /// the blocking pool's) and reads the rest as relaxed atomics.
+    runtime_metrics metrics() const;
 
     /// Cancels all tasks, joins the workers, and waits up to `timeout` for spawn_blocking work.
     /// Idempotent; the destructor calls it with no time limit.
