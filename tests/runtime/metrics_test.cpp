@@ -193,6 +193,38 @@ TEST(runtime_metrics, since_subtracts_counters_and_keeps_levels) {
     sleepers[0].abort();
 }
 
+// Snapshots taken on another thread while the workers spawn, steal and park (TSan runs this):
+// every counter only grows from one snapshot to the next.
+TEST(runtime_metrics, snapshots_taken_while_the_workers_run_only_see_counters_grow) {
+    corio::runtime rt({.worker_threads = 2});
+    std::atomic<bool> done{false};
+    std::atomic<int> regressions{0};
+    std::atomic<int> snapshots{0};
+    std::thread reader([&] {
+        corio::runtime_metrics prev = rt.metrics();
+        while (!done.load()) {
+            corio::runtime_metrics m = rt.metrics();
+            for (std::size_t i = 0; i < m.workers.size(); ++i) {
+                const auto& a = prev.workers[i];
+                const auto& b = m.workers[i];
+                if (b.polls < a.polls || b.parks < a.parks || b.stolen_tasks < a.stolen_tasks ||
+                    b.local_schedules < a.local_schedules || b.busy < a.busy)
+                    regressions.fetch_add(1);
+            }
+            if (m.spawned_tasks < prev.spawned_tasks || m.remote_schedules < prev.remote_schedules)
+                regressions.fetch_add(1);
+            prev = std::move(m);
+            snapshots.fetch_add(1);
+        }
+    });
+    for (int round = 0; round < 20; ++round) EXPECT_EQ(rt.block_on(spawn_and_sum(500)), 500);
+    done.store(true);
+    reader.join();
+    EXPECT_EQ(regressions.load(), 0);
+    EXPECT_GT(snapshots.load(), 0);
+    EXPECT_EQ(rt.metrics().spawned_tasks, 20u * 501u);
+}
+
 TEST(runtime_metrics, current_thread_counts_on_its_one_worker) {
     corio::runtime rt({.flavor = corio::runtime_flavor::current_thread});
     EXPECT_EQ(rt.block_on(spawn_and_sum(40)), 40);
