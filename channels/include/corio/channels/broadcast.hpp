@@ -17,7 +17,8 @@
 // that falls more than the ring's length behind has lost values: its next recv() yields
 // recv_error::lagged(n) with n the count skipped, and it continues from the oldest value still
 // held. T must be copyable; each receiver gets its own copy. A slot's value is destroyed once
-// every receiver that was subscribed when it was sent has read it (or skipped past it, or left).
+// every receiver that was subscribed when it was sent has read it (or skipped past it, or left),
+// and, with replay(n), once n newer values have been sent.
 // Senders are copyable (each copy is a sender; the channel closes when the last is destroyed);
 // receivers are move-only (resubscribe() makes a new one at the tail).
 // Replay (broadcast/replay.hpp): with replay(n), subscribe() and resubscribe() start at the
