@@ -3,6 +3,8 @@
 # Sourced or executed by scripts/test.sh, scripts/demo.sh and .ci/run. Runs as root (or via sudo).
 set -euo pipefail
 
+# pkg-config: on Debian 12 a transitional package that pulls in pkgconf (which provides the
+# pkg-config command); the build finds liburing with it and tests/install builds from corio.pc.
 CORIO_DEBIAN_PACKAGES=(g++ clang clang-14 cmake ninja-build pkg-config liburing-dev libfmt-dev libgtest-dev libbenchmark-dev relacy-dev)
 
 corio_install_deps() {

@@ -3,7 +3,9 @@
 #
 # Installs the corio build tree BUILD_DIR into a temporary prefix, configures the consumer project
 # with CMAKE_PREFIX_PATH=<prefix> and the same compiler and flags (sanitizer builds need them to
-# link), builds it and runs it. Exits non-zero if any step fails.
+# link), builds it and runs it. Then builds the same two programs again without CMake, from
+# `pkg-config --cflags --libs corio` (and `corio-testing gtest_main`) with PKG_CONFIG_PATH at the
+# installed <libdir>/pkgconfig, and runs them. Exits non-zero if any step fails.
 set -euo pipefail
 
 build_dir=$1
@@ -39,3 +41,31 @@ cmake --build "$work/build" -j2
 echo "== run consumer"
 "$work/build/corio_consumer"
 "$work/build/corio_consumer_test"
+
+echo "== pkg-config consumers"
+if ! command -v pkg-config >/dev/null 2>&1; then
+    echo "run_install_test: pkg-config not found (scripts/install-deps.sh installs it)" >&2
+    exit 1
+fi
+pc_file=$(find "$prefix" -name corio.pc -print -quit)
+if [[ -z $pc_file || ! -f $(dirname "$pc_file")/corio-testing.pc ]]; then
+    echo "run_install_test: corio.pc or corio-testing.pc not installed under $prefix" >&2
+    exit 1
+fi
+export PKG_CONFIG_PATH=$(dirname "$pc_file")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+pkg-config --print-errors --exists "corio = $(pkg-config --modversion corio)" corio-testing
+read -ra extra_cxx <<<"$cxx_flags"
+read -ra extra_ld <<<"$exe_linker_flags"
+read -ra corio_flags <<<"$(pkg-config --cflags --libs corio)"
+read -ra testing_flags <<<"$(pkg-config --cflags --libs corio-testing gtest_main)"
+echo "pkg-config --cflags --libs corio: ${corio_flags[*]}"
+# The flags of the build tree's type are not in the .pc files; -O2 is enough for a smoke test.
+set -x
+"$cxx" -std=c++20 -O2 "${extra_cxx[@]}" "$consumer_src/main.cpp" -o "$work/pc_consumer" \
+    "${corio_flags[@]}" "${extra_ld[@]}"
+"$cxx" -std=c++20 -O2 "${extra_cxx[@]}" "$consumer_src/consumer_test.cpp" -o "$work/pc_consumer_test" \
+    "${testing_flags[@]}" "${extra_ld[@]}"
+set +x
+echo "== run pkg-config consumers"
+"$work/pc_consumer"
+"$work/pc_consumer_test"

@@ -2,6 +2,7 @@
 // each handle header can befriend the others (and channel()'s default argument is given once).
 #pragma once
 
+#include <corio/channels/broadcast/replay.hpp>
 #include <corio/channels/metrics.hpp>
 
 #include <cstddef>
@@ -16,5 +17,7 @@ class receiver;
 
 template <class T>
 std::pair<sender<T>, receiver<T>> channel(std::size_t capacity, const channel_options& opts = {});
+template <class T>
+std::pair<sender<T>, receiver<T>> channel(std::size_t capacity, replay history, const channel_options& opts = {});
 
 }  // namespace corio::broadcast

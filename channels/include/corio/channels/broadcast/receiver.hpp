@@ -141,7 +141,8 @@ public:
         return op.await_resume();
     }
 
-    /// A new receiver at the tail: it sees values sent from now on, not this one's backlog.
+    /// A new receiver, as sender::subscribe() makes: at the tail (or, with replay(n), at the
+    /// oldest of the last n values sent); it does not inherit this one's position.
     [[nodiscard]] receiver resubscribe() const noexcept {
         assert(shared_);
         shared_->retain();
@@ -170,7 +171,8 @@ public:
 
 private:
     friend class sender<T>;
-    friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t capacity, const channel_options& opts);
+    friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t capacity, replay history,
+                                                       const channel_options& opts);
     receiver(detail::broadcast_shared<T>* s, std::uint64_t next) noexcept : shared_(s), next_(next) {}
 
     // Tokio's Drop for Receiver: leave the count, then read past every unread slot so that

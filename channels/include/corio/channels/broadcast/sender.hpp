@@ -54,7 +54,8 @@ public:
         return n;
     }
 
-    /// A receiver of every value sent from now on.
+    /// A receiver of every value sent from now on; with replay(n) (broadcast/replay.hpp), of the
+    /// last n values sent first (fewer if fewer were sent), then of every value sent from now on.
     [[nodiscard]] receiver<T> subscribe() const noexcept {
         assert(shared_);
         shared_->retain();
@@ -75,7 +76,8 @@ public:
     }
 
 private:
-    friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t capacity, const channel_options& opts);
+    friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t capacity, replay history,
+                                                       const channel_options& opts);
     explicit sender(detail::broadcast_shared<T>* s) noexcept : shared_(s) {}
 
     void retain() noexcept {

@@ -9,6 +9,7 @@
 #include <corio/channels/metrics.hpp>
 #include <corio/runtime/waker.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <cstddef>
@@ -35,6 +36,19 @@ enum class broadcast_status { ok, empty, closed, lagged };
 //
 // Lock order: tail_mutex_, then a slot's lock_. A receiver that must take the tail mutex first
 //   drops its slot lock and takes both again in this order (Tokio's recv_ref).
+// Replay hold (replay_ = n > 0, broadcast/replay.hpp): the channel itself counts as one more
+//   reader of each of the last n values sent. A send stores rem_ = receivers + 1 and, once it
+//   has written position p, gives up the hold on position p - n (release_slot, as a receiver
+//   would); with n == len_ the overwrite of that slot ends the hold instead. So, under
+//   tail_mutex_, every position in [tail - n, tail) still holds its value with rem_ >= 1.
+//   A replaying subscriber (add_receiver) starts at max(tail - n, 0) and, under tail_mutex_,
+//   adds itself to rem_ of each slot in [start, tail): it is then counted on every value it will
+//   read, exactly as a receiver subscribed at send time would be, and its drop() releases them
+//   the same way. The increments need no slot lock: pos_ is only written under tail_mutex_ too
+//   (slot.hpp), and rem_ cannot reach 0 meanwhile because the hold is only given up by a send,
+//   which needs tail_mutex_. Relaxed suffices for the increment: whoever later takes rem_ to 0
+//   does so with an acq_rel RMW on the same counter, which synchronises with every decrement
+//   (the release sequence runs through our increment).
 // Protocol (recv, register then re-check): a receiver that finds its slot not yet written takes
 //   the tail mutex, re-reads the slot under it and links its waiter only if the slot is still
 //   empty for it. A send writes the slot and pops the waiters under the same mutex, so the
@@ -42,7 +56,9 @@ enum class broadcast_status { ok, empty, closed, lagged };
 template <class T>
 class broadcast_shared {
 public:
-    broadcast_shared(std::size_t len, const channel_options& opts) : len_(len), mask_(len - 1), metrics_(opts) {
+    broadcast_shared(std::size_t len, std::size_t replay, const channel_options& opts)
+        : len_(len), mask_(len - 1), replay_(replay), metrics_(opts) {
+        assert(replay <= len);
         // Lifetime: storage_ is a plain allocation with room to align the slots by hand, and the
         // slots are constructed in it here and destroyed in the destructor. Not `new slot[len]`:
         // glibc serves an over-aligned request this large with a fresh mmap every time (its
@@ -68,6 +84,7 @@ public:
     broadcast_slot<T>* buffer_;  // len_ slots in storage_
     const std::size_t len_;
     const std::size_t mask_;
+    const std::size_t replay_;  // values a new subscriber starts with (the replay hold above); 0: none
     std::mutex tail_mutex_;
     broadcast_tail tail_;  // guarded by tail_mutex_
     // Senders alive. acq_rel: the last one closes the channel under tail_mutex_, which orders it.
@@ -94,11 +111,18 @@ public:
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
     }
 
-    // Tokio's new_receiver: a receiver that starts at the tail.
+    // Tokio's new_receiver: a receiver that starts at the tail, or with replay at the oldest of
+    // the last replay_ values, counted on each of them (the replay hold above). O(replay_).
     std::uint64_t add_receiver() noexcept {
         std::lock_guard lock(tail_mutex_);
         ++tail_.rx_cnt;
-        return tail_.pos;
+        const std::uint64_t start = tail_.pos - std::min<std::uint64_t>(replay_, tail_.pos);
+        for (std::uint64_t p = start; p != tail_.pos; ++p) {
+            broadcast_slot<T>& slot = buffer_[p & mask_];
+            assert(slot.pos_ == p && slot.rem_.load(std::memory_order_relaxed) > 0);
+            slot.rem_.fetch_add(1, std::memory_order_relaxed);
+        }
+        return start;
     }
 
     // Tokio's send. Returns the receiver count, or 0 (value untouched) if there are none.
@@ -111,6 +135,7 @@ public:
             return 0;
         }
         const std::uint64_t pos = tail_.pos++;
+        const std::size_t readers = rem + (replay_ != 0 ? 1 : 0);  // + the replay hold
         if (auto* c = metrics_.get()) [[unlikely]] {
             c->on_sent();
             tail_mirror_.store(tail_.pos, std::memory_order_relaxed);
@@ -119,8 +144,15 @@ public:
         {
             std::unique_lock slot_lock(slot.lock_);
             slot.pos_ = pos;
-            slot.rem_.store(rem, std::memory_order_relaxed);  // published by the unlock
+            slot.rem_.store(readers, std::memory_order_relaxed);  // published by the unlock
             slot.val_.emplace(std::move(value));
+        }
+        if (replay_ != 0 && replay_ < len_ && pos >= replay_) {
+            // Position pos - replay_ has left the replay window: give up the hold on it.
+            broadcast_slot<T>& old_slot = buffer_[(pos - replay_) & mask_];
+            std::shared_lock<rw_lock> guard(old_slot.lock_);
+            assert(old_slot.pos_ == pos - replay_);
+            release_slot(old_slot, guard);
         }
         if (tail_.waiters.empty()) return rem;
         wake_all_and_unlock(lock, tail_.waiters);
