@@ -82,6 +82,30 @@ TEST(mpmc_cancel, a_recv_that_lost_a_select_after_its_value_arrived_loses_nothin
     EXPECT_EQ(wo.clones_alive(), 0);
 }
 
+// A take that refills the freed slot from a waiting sender queues a new value: it must wake another
+// waiting receiver, or that one sleeps next to a value if the taker stops receiving.
+TEST(mpmc_cancel, a_refill_from_a_waiting_sender_wakes_the_next_waiting_receiver) {
+    auto [tx, rx] = corio::mpmc::channel<int>(1);
+    auto rx2 = rx;
+    counting_waker w1, w2, ws;
+    auto r1 = rx.recv();
+    auto r2 = rx2.recv();
+    EXPECT_FALSE(poll_once(r1, w1));
+    EXPECT_FALSE(poll_once(r2, w2));
+    ASSERT_TRUE(tx.try_send(1));  // wakes r1
+    auto s = tx.send(2);
+    EXPECT_FALSE(poll_once(s, ws));  // full
+    EXPECT_EQ(w2.wakes(), 0);
+    ASSERT_TRUE(poll_once(r1, w1));  // takes 1, refills the slot with 2
+    EXPECT_EQ(r1.await_resume(), 1);
+    EXPECT_EQ(ws.wakes(), 1);
+    EXPECT_EQ(w2.wakes(), 1);
+    ASSERT_TRUE(poll_once(r2, w2));
+    EXPECT_EQ(r2.await_resume(), 2);
+    ASSERT_TRUE(poll_once(s, ws));
+    EXPECT_TRUE(s.await_resume());
+}
+
 TEST(mpmc_cancel, destroying_a_pending_recv_withdraws_it) {
     auto [tx, rx] = corio::mpmc::unbounded_channel<int>();
     counting_waker w;

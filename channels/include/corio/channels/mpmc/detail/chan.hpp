@@ -176,7 +176,8 @@ public:
     /// The receive protocol. ready: `out` holds a value. closed: the end (every sender gone or
     /// the channel closed, and nothing left). pending: `node` is linked with `w`.
     poll_status poll_recv(recv_waiter& node, std::optional<T>& out, waker_ref w) noexcept {
-        waker to_wake, old;
+        take_wakes to_wake;
+        waker old;
         lock_t lock(mutex_);
         node.notified_ = false;
         if (take_locked(out, to_wake)) {
@@ -213,7 +214,7 @@ public:
 
     /// try_recv: ok (out holds a value), empty_or_full (nothing now), closed (the end).
     try_status try_recv(std::optional<T>& out) noexcept {
-        waker to_wake;
+        take_wakes to_wake;
         lock_t lock(mutex_);
         if (take_locked(out, to_wake)) {
             lock.unlock();
@@ -228,15 +229,29 @@ public:
 private:
     ~chan() = default;  // release() deletes; what is still queued goes with it
 
+    // What a take wakes once the lock is released: the sender whose value it took, and the
+    // receiver notified of a refill.
+    struct take_wakes {
+        waker sender, receiver;
+        void wake() && noexcept {
+            std::move(sender).wake();
+            std::move(receiver).wake();
+        }
+    };
+
     // Takes the next value into `out` (the front of the queue, refilled from the oldest waiting
-    // sender; or, capacity 0, the oldest sender's value). `to_wake` gets that sender's waker.
-    bool take_locked(std::optional<T>& out, waker& to_wake) noexcept {
+    // sender; or, capacity 0, the oldest sender's value).
+    bool take_locked(std::optional<T>& out, take_wakes& to_wake) noexcept {
         if (!queue_.empty()) {
             out.emplace(std::move(queue_.front()));
             queue_.pop_front();
             if (send_waiter<T>* s = senders_.pop_front()) {  // I1: the queue was full
                 push_locked(std::move(**s->value_));
-                deliver_locked(*s, to_wake);
+                deliver_locked(*s, to_wake.sender);
+                // The refill is a new value in the queue: like a send, it notifies a waiting
+                // receiver (I3). Without this, a receiver that stops after this take would
+                // leave the refill queued while another receiver sleeps.
+                to_wake.receiver = notify_one_locked();
             } else {
                 len_.store(queue_.size(), std::memory_order_relaxed);
             }
@@ -246,7 +261,7 @@ private:
         if (send_waiter<T>* s = senders_.pop_front()) {  // I2: rendezvous, straight from the sender
             out.emplace(std::move(**s->value_));
             metrics_.sent();
-            deliver_locked(*s, to_wake);
+            deliver_locked(*s, to_wake.sender);
             metrics_.received();
             return true;
         }
