@@ -141,7 +141,8 @@ TEST(mpmc, rendezvous_many_to_many_exactly_once_in_order) { check_exactly_once_a
 
 corio::task<bool> send_one(corio::mpmc::sender<int>* tx, int v) {
     auto r = co_await tx->send(v);
-    co_return static_cast<bool>(r);
+    const bool ok = static_cast<bool>(r);
+    co_return ok;
 }
 
 corio::task<std::optional<int>> recv_one(corio::mpmc::receiver<int>* rx) {
@@ -207,6 +208,20 @@ TEST(mpmc, close_fails_waiting_senders_and_keeps_the_queue_for_receivers) {
     EXPECT_FALSE(tx.try_send(9));
 }
 
+TEST(mpmc, metrics_count_sends_receives_drops_and_the_high_water) {
+    auto [tx, rx] = corio::mpmc::channel<int>(3, corio::with_metrics);
+    EXPECT_FALSE(corio::mpmc::channel<int>(3).second.metrics());  // off unless asked for
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(tx.try_send(i));
+    EXPECT_FALSE(tx.try_send(3));  // full: dropped
+    EXPECT_EQ(*rx.try_recv(), 0);
+    EXPECT_EQ(*rx.try_recv(), 1);
+    auto m = *rx.metrics();
+    EXPECT_EQ(m.sent, 3u);
+    EXPECT_EQ(m.received, 2u);
+    EXPECT_EQ(m.dropped, 1u);
+    EXPECT_EQ(m.high_water, 3u);
+}
+
 TEST(mpmc, blocking_twins_connect_plain_threads) {
     auto [tx, rx] = corio::mpmc::channel<int>(1);
     std::vector<int> a, b;
@@ -229,7 +244,9 @@ TEST(mpmc, blocking_twins_connect_plain_threads) {
 corio::task<int> send_with_deadline(corio::mpmc::sender<int>* tx, int v) {
     auto r = co_await tx->send_timeout(v, 5ms);
     if (r) co_return -1;
-    co_return r.error().is_timeout() ? r.error().value : -2;
+    if (!r.error().is_timeout()) co_return -2;
+    const int back = r.error().value;
+    co_return back;
 }
 
 TEST(mpmc, send_timeout_hands_the_value_back_and_sends_nothing) {
