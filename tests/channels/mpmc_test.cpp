@@ -268,6 +268,26 @@ corio::task<void> send_until_n(corio::mpmc::sender<int> tx, int first, int n) {
     }
 }
 
+corio::task<int> recv_with_deadline(corio::mpmc::receiver<int>* rx) {
+    auto r = co_await rx->recv_timeout(5ms);
+    if (r) {
+        const int v = *r;
+        co_return v;
+    }
+    const int code = r.error() == corio::mpmc::recv_timeout_error::timeout ? -1 : -2;
+    co_return code;
+}
+
+TEST(mpmc, recv_timeout_takes_nothing_when_it_expires_and_reports_the_end) {
+    corio::runtime rt({.worker_threads = 2});
+    auto [tx, rx] = corio::mpmc::channel<int>(1);
+    EXPECT_EQ(rt.block_on(recv_with_deadline(&rx)), -1);
+    ASSERT_TRUE(tx.try_send(4));
+    EXPECT_EQ(rt.block_on(recv_with_deadline(&rx)), 4);
+    { auto gone = std::move(tx); }
+    EXPECT_EQ(rt.block_on(recv_with_deadline(&rx)), -2);
+}
+
 corio::task<std::vector<int>> select_both(corio::mpmc::receiver<int>* a, corio::mpmc::receiver<int>* b) {
     std::vector<int> got;
     for (;;) {

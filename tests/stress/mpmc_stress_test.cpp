@@ -204,10 +204,18 @@ corio::task<consumer_log> cancelling_consumer(corio::mpmc::receiver<msg> rx, std
     consumer_log log;
     for (;;) {
         const auto wait = std::chrono::microseconds(rng.next(300));
-        const std::uint64_t mode = rng.next(4);
+        const std::uint64_t mode = rng.next(5);
         std::optional<msg> got;
         bool end = false;
-        if (mode == 0) {
+        if (mode == 4) {
+            auto r = co_await rx.recv_timeout(wait);
+            if (!r && r.error() == corio::mpmc::recv_timeout_error::timeout) {
+                cancelled->fetch_add(1, std::memory_order_relaxed);
+                continue;
+            }
+            if (r) got = std::move(*r);
+            end = !got;
+        } else if (mode == 0) {
             got = co_await rx.recv();
             end = !got;
         } else if (mode == 1) {

@@ -28,12 +28,12 @@
 //     value; the values still queued are destroyed at once (counted as dropped).
 //   - rx.close() (any receiver): as every receiver destroyed for the senders, but the queued
 //     values stay for the receivers, which then get nullopt. Closing is for good.
-// Errors: send_error<T>, try_send_error<T>, send_timeout_error<T>, try_recv_error
-//   (corio/channels/mpmc/error.hpp: the same types as mpsc's).
+// Errors: send_error<T>, try_send_error<T>, send_timeout_error<T>, try_recv_error (the same
+//   types as mpsc's) and recv_timeout_error (corio/channels/mpmc/error.hpp).
 // Cancel safety: every awaitable operation is cancel safe (leaf contract, corio/runtime/leaf.hpp):
-//   - recv(): nothing was taken. A receiver is only ever woken, never handed a value, so a recv
-//     cancelled after its wake passes the wake on to the next waiting receiver and the value
-//     stays queued for it.
+//   - recv() / recv_timeout(): nothing was taken. A receiver is only ever woken, never handed a
+//     value, so a recv cancelled after its wake passes the wake on to the next waiting receiver
+//     and the value stays queued for it.
 //   - send(v): the send leaves the senders' queue and keeps v (take_value(); a select or timeout
 //     hands it back). One case cannot be undone: a receiver takes the value of a *waiting* send
 //     when it frees a slot (bounded) or at once (rendezvous), so a send cancelled after that has

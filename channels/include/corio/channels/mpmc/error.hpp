@@ -8,10 +8,16 @@
 //   send_timeout_error<T>   timeout or closed; the value comes back.
 //   try_recv_error          empty (nothing now) or closed (every sender gone or the channel
 //                           closed, and drained).
+//   recv_timeout_error      timeout (nothing arrived in time; nothing was taken) or closed (as
+//                           try_recv_error::closed).
 #pragma once
 
 #include <corio/channels/error.hpp>
 #include <corio/channels/mpsc/error.hpp>
+
+#include <fmt/format.h>
+
+#include <string_view>
 
 namespace corio::mpmc {
 
@@ -22,4 +28,18 @@ template <class T>
 using send_timeout_error = ::corio::mpsc::send_timeout_error<T>;
 using try_recv_error = ::corio::mpsc::try_recv_error;
 
+enum class recv_timeout_error { timeout, closed };
+
+constexpr std::string_view to_string(recv_timeout_error e) noexcept {
+    return e == recv_timeout_error::timeout ? "timed out waiting on receive operation" : "channel closed";
+}
+
 }  // namespace corio::mpmc
+
+template <>
+struct fmt::formatter<corio::mpmc::recv_timeout_error> : fmt::formatter<std::string_view> {
+    template <class FormatContext>
+    auto format(corio::mpmc::recv_timeout_error e, FormatContext& ctx) const {
+        return fmt::formatter<std::string_view>::format(to_string(e), ctx);
+    }
+};

@@ -9,8 +9,10 @@
 #include <corio/channels/mpmc/fwd.hpp>
 #include <corio/result.hpp>
 #include <corio/runtime/leaf.hpp>
+#include <corio/runtime/time.hpp>
 
 #include <cassert>
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <type_traits>
@@ -84,6 +86,44 @@ public:
     recv_operation recv() noexcept {
         assert(chan_ && "mpmc receiver: recv on an empty receiver");
         return recv_operation(chan_);
+    }
+
+    /// `co_await rx.recv_timeout(d)`: recv(), giving up after `d`. Yields the value, or
+    /// recv_timeout_error::timeout (nothing was taken: a wake that came too late passes on to the
+    /// next waiting receiver) or ::closed. Cancel safe, like recv().
+    class [[nodiscard]] recv_timeout_operation : public leaf_awaiter<recv_timeout_operation> {
+    public:
+        recv_timeout_operation(chan_t* c, std::chrono::nanoseconds d) : recv_(c), deadline_(corio::sleep(d)) {}
+        recv_timeout_operation(const recv_timeout_operation&) = delete;
+        recv_timeout_operation& operator=(const recv_timeout_operation&) = delete;
+
+        bool poll(context& cx) noexcept override {
+            if (recv_.poll(cx)) return true;
+            if (!deadline_.poll_deadline(cx)) return false;
+            recv_.cancel();  // leaves the receivers' queue before the timeout is reported
+            timed_out_ = true;
+            return true;
+        }
+        void cancel() noexcept override {
+            recv_.cancel();
+            deadline_.cancel();
+        }
+        result<T, recv_timeout_error> await_resume() noexcept(std::is_nothrow_move_constructible_v<T>) {
+            if (timed_out_) return unexpected(recv_timeout_error::timeout);
+            std::optional<T> v = recv_.await_resume();
+            if (!v) return unexpected(recv_timeout_error::closed);
+            return std::move(*v);
+        }
+
+    private:
+        recv_operation recv_;
+        time::sleep_operation deadline_;
+        bool timed_out_ = false;
+    };
+    template <class Rep, class Period>
+    recv_timeout_operation recv_timeout(std::chrono::duration<Rep, Period> d) {
+        assert(chan_ && "mpmc receiver: recv_timeout on an empty receiver");
+        return recv_timeout_operation(chan_, std::chrono::duration_cast<std::chrono::nanoseconds>(d));
     }
 
     /// Never waits: a value, try_recv_error::empty, or try_recv_error::closed (every sender gone
