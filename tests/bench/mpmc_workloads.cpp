@@ -82,7 +82,8 @@ corio::task<bench::sample> mpmc_contended(double scale) {
     }
     for (std::uint64_t p = 0; p < producers; ++p) {
         if (count[p] != per || sum[p] != per * (per - 1) / 2)
-            co_return bench::failed(fmt::format("producer {}: {} received (sum {}), want {}", p, count[p], sum[p], per));
+            co_return bench::failed(
+                fmt::format("producer {}: {} received (sum {}), want {}", p, count[p], sum[p], per));
     }
     co_return s;
 }

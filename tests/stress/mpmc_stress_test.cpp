@@ -36,7 +36,9 @@ constexpr std::uint32_t consumers = 4;
 struct msg {
     static inline std::atomic<long> made{0};
     static inline std::atomic<long> destroyed{0};
-    msg(std::uint32_t p, std::uint32_t s) noexcept : producer(p), seq(s) { made.fetch_add(1, std::memory_order_relaxed); }
+    msg(std::uint32_t p, std::uint32_t s) noexcept : producer(p), seq(s) {
+        made.fetch_add(1, std::memory_order_relaxed);
+    }
     msg(msg&& o) noexcept : producer(o.producer), seq(o.seq) { made.fetch_add(1, std::memory_order_relaxed); }
     msg& operator=(msg&& o) noexcept {
         producer = o.producer;
@@ -118,7 +120,8 @@ corio::task<consumer_log> plain_consumer(corio::mpmc::receiver<msg> rx, std::ato
 }
 
 template <class Tx>
-void run_plain(corio::runtime& rt, Tx tx, corio::mpmc::receiver<msg> rx, std::uint32_t per, std::atomic<long>* progress) {
+void run_plain(corio::runtime& rt, Tx tx, corio::mpmc::receiver<msg> rx, std::uint32_t per,
+               std::atomic<long>* progress) {
     std::vector<corio::join_handle<consumer_log>> cs;
     for (std::uint32_t c = 0; c < consumers; ++c) cs.push_back(rt.spawn(plain_consumer(rx, progress)));
     { auto gone = std::move(rx); }
