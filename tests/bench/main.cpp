@@ -29,6 +29,7 @@ namespace {
 const char* const canonical_order[] = {
     "spawn_many",       "spawn_join",     "yield_many",       "ping_pong",
     "chained_spawn",    "mpsc_uncontended", "mpsc_contended", "mpsc_unbounded",
+    "mpmc_contended",
     "oneshot_rpc",      "broadcast_fanout", "broadcast_lagged", "watch_updates",
     "select_two",       "select_tasks",   "select_tasks_spawned", "timeout_churn",
     "sleep_many",
