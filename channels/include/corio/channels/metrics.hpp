@@ -30,7 +30,7 @@
 // counters (received may briefly exceed what sent showed a moment earlier).
 #pragma once
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <atomic>
 #include <cstdint>

@@ -9,7 +9,7 @@
 // category's message). A std::error_code itself has no formatter in fmt 9: print ec.message().
 #pragma once
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <string>
 #include <string_view>

@@ -11,7 +11,7 @@
 
 #include <corio/result.hpp>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>

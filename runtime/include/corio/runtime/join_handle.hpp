@@ -23,7 +23,9 @@
 #include <corio/runtime/leaf.hpp>
 #include <corio/runtime/task.hpp>
 
-#include <fmt/core.h>
+// format.h, not core.h: in fmt 9 formatter<string_view>::format, which the formatters below
+// inherit, is defined only there (with core.h alone a user gets an undefined reference).
+#include <fmt/format.h>
 
 #include <cstdint>
 #include <exception>

@@ -10,7 +10,7 @@
 // "us", not "µs", so that log lines stay plain ASCII.
 #pragma once
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <chrono>
 #include <cstdint>

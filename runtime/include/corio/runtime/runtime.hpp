@@ -27,7 +27,7 @@
 #include <corio/runtime/readable_duration.hpp>
 #include <corio/runtime/task.hpp>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <chrono>
 #include <cstddef>

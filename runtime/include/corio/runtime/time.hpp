@@ -30,7 +30,7 @@
 #include <corio/runtime/task.hpp>
 #include <corio/runtime/yield_now.hpp>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <cassert>
 #include <chrono>
