@@ -176,7 +176,6 @@ join_handle<T> spawn(task<T> t) {
 
 }  // namespace corio
 
-
 template <>
 struct fmt::formatter<corio::runtime_flavor> : fmt::formatter<std::string_view> {
     template <class FormatContext>
