@@ -6,10 +6,13 @@
 //
 //     ./build/release/samples/spawn_demo/spawn_demo            # 8 tasks, 4 yields each
 //     ./build/release/samples/spawn_demo/spawn_demo --smoke    # the same, quick; exit code only
+//     CORIO_LOG=debug ./build/release/samples/spawn_demo/spawn_demo   # also logs the runtime's options
 #include <corio/runtime/join_handle.hpp>
 #include <corio/runtime/runtime.hpp>
 #include <corio/runtime/task.hpp>
 #include <corio/runtime/yield_now.hpp>
+
+#include "common/log.hpp"
 
 #include <fmt/core.h>
 #include <pthread.h>
@@ -104,13 +107,15 @@ int main(int argc, char** argv) {
     }
 
     try {
-        corio::runtime rt({.worker_threads = 2});
+        const corio::runtime_options opts{.worker_threads = 2};
+        corio_samples::log::debug("spawn_demo: runtime {}", opts);
+        corio::runtime rt(opts);
         int workers_used = rt.block_on(run_demo(8, smoke ? 2 : 4, smoke));
         // Spreading depends on timing; one worker taking everything is legal, so only report it.
         if (workers_used < 2) fmt::print("(all tasks happened to run on one worker this time)\n");
         return 0;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "spawn_demo: {}\n", e.what());
+        corio_samples::log::error("spawn_demo: {}", e.what());
         return 1;
     }
 }

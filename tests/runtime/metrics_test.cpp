@@ -10,6 +10,7 @@
 #include <corio/runtime/spawn_blocking.hpp>
 #include <corio/runtime/time.hpp>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -223,6 +224,28 @@ TEST(runtime_metrics, snapshots_taken_while_the_workers_run_only_see_counters_gr
     EXPECT_EQ(regressions.load(), 0);
     EXPECT_GT(snapshots.load(), 0);
     EXPECT_EQ(rt.metrics().spawned_tasks, 20u * 501u);
+}
+
+TEST(runtime_metrics, snapshots_format_with_fmt) {
+    corio::runtime_metrics m;
+    m.workers.resize(2);
+    m.workers[1].index = 1;
+    m.workers[1].polls = 7;
+    m.workers[1].lifo_polls = 3;
+    m.workers[1].steal_operations = 1;
+    m.workers[1].stolen_tasks = 4;
+    m.workers[1].busy = 1500us;
+    m.workers[0].polls = 5;
+    m.spawned_tasks = 12;
+    m.alive_tasks = 2;
+    m.blocking_threads = 3;
+    m.idle_blocking_threads = 1;
+    EXPECT_EQ(fmt::format("{}", m.workers[1]),
+              "worker 1: polls=7 lifo=3 local=0 overflows=0 steals=1/4 parks=0 idle_unparks=0 busy=1.5ms queue=0 "
+              "io_in_flight=0");
+    EXPECT_EQ(fmt::format("{}", m),
+              "runtime: workers=2 polls=12 parks=0 stolen=4 busy=1.5ms alive=2 spawned=12 remote_schedules=0 inject=0 "
+              "timers=0 io_registrations=0 blocking=2/3 blocking_queue=0");
 }
 
 TEST(runtime_metrics, current_thread_counts_on_its_one_worker) {

@@ -21,6 +21,8 @@
 #include <corio/runtime/task.hpp>
 #include <corio/runtime/time.hpp>
 
+#include "common/log.hpp"
+
 #include <fmt/core.h>
 
 #include <chrono>
@@ -132,7 +134,7 @@ int main(int argc, char** argv) {
         rt.block_on(run());
         return 0;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "backpressure: {}\n", e.what());
+        corio_samples::log::error("backpressure: {}", e.what());
         return 1;
     }
 }

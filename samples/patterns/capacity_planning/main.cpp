@@ -11,6 +11,7 @@
 //
 //     ./build/release/samples/patterns/capacity_planning/capacity_planning
 #include "capacity.hpp"
+#include "common/log.hpp"
 
 #include <corio/channels/mpsc.hpp>
 #include <corio/runtime/join_handle.hpp>
@@ -132,7 +133,7 @@ int main(int argc, char** argv) {
         rt.block_on(run());
         return 0;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "capacity_planning: {}\n", e.what());
+        corio_samples::log::error("capacity_planning: {}", e.what());
         return 1;
     }
 }

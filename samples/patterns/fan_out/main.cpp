@@ -18,6 +18,8 @@
 #include <corio/runtime/task.hpp>
 #include <corio/runtime/time.hpp>
 
+#include "common/log.hpp"
+
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
@@ -105,7 +107,7 @@ int main(int argc, char** argv) {
         rt.block_on(run());
         return 0;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "fan_out: {}\n", e.what());
+        corio_samples::log::error("fan_out: {}", e.what());
         return 1;
     }
 }

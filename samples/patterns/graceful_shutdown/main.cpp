@@ -18,6 +18,8 @@
 #include <corio/runtime/time.hpp>
 #include <corio/signal/signal.hpp>
 
+#include "common/log.hpp"
+
 #include <fmt/core.h>
 
 #include <atomic>
@@ -81,7 +83,7 @@ corio::task<int> run(bool demo) {
     // Listen before anything can send the signal: a delivery is seen only after listening starts.
     auto term = corio::signal::signal(SIGTERM);
     if (!term) {
-        fmt::print(stderr, "cannot listen for SIGTERM: {}\n", term.error().message());
+        corio_samples::log::error("graceful_shutdown: cannot listen for SIGTERM: {}", term.error().message());
         co_return 1;
     }
     auto interrupt = corio::signal::ctrl_c();
@@ -133,7 +135,7 @@ int main(int argc, char** argv) {
         corio::runtime rt;  // multi_thread, one worker per core
         return rt.block_on(run(demo));
     } catch (const std::exception& e) {
-        fmt::print(stderr, "graceful_shutdown: {}\n", e.what());
+        corio_samples::log::error("graceful_shutdown: {}", e.what());
         return 1;
     }
 }

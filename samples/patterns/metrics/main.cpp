@@ -16,6 +16,8 @@
 #include <corio/runtime/runtime.hpp>
 #include <corio/runtime/time.hpp>
 
+#include "common/log.hpp"
+
 #include <fmt/core.h>
 
 #include <chrono>
@@ -108,7 +110,7 @@ int main(int argc, char** argv) {
         rt.block_on(run());
         return 0;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "metrics: {}\n", e.what());
+        corio_samples::log::error("metrics: {}", e.what());
         return 1;
     }
 }

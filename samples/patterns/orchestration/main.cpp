@@ -24,6 +24,8 @@
 #include <corio/runtime/select.hpp>
 #include <corio/runtime/time.hpp>
 
+#include "common/log.hpp"
+
 #include <fmt/core.h>
 
 #include <chrono>
@@ -174,7 +176,7 @@ int main(int argc, char** argv) {
         rt.block_on(run());
         return 0;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "orchestration: {}\n", e.what());
+        corio_samples::log::error("orchestration: {}", e.what());
         return 1;
     }
 }

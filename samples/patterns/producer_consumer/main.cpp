@@ -11,6 +11,8 @@
 #include <corio/runtime/runtime.hpp>
 #include <corio/runtime/task.hpp>
 
+#include "common/log.hpp"
+
 #include <fmt/core.h>
 
 #include <array>
@@ -93,7 +95,7 @@ int main(int argc, char** argv) {
         rt.block_on(run());
         return 0;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "producer_consumer: {}\n", e.what());
+        corio_samples::log::error("producer_consumer: {}", e.what());
         return 1;
     }
 }

@@ -12,6 +12,8 @@
 #include <corio/runtime/runtime.hpp>
 #include <corio/runtime/task.hpp>
 
+#include "common/log.hpp"
+
 #include <fmt/core.h>
 
 #include <exception>
@@ -138,7 +140,7 @@ int main(int argc, char** argv) {
         rt.block_on(run());
         return 0;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "request_response: {}\n", e.what());
+        corio_samples::log::error("request_response: {}", e.what());
         return 1;
     }
 }

@@ -23,6 +23,7 @@
 // the client is typing a line. The line reader is the kv server's (../kv/line_reader.hpp).
 // SIGINT/SIGTERM: stop accepting, tell each client `* server shutting down`, exit 0.
 #include "../common/server.hpp"
+#include "common/log.hpp"
 #include "../kv/close_after_stop.hpp"
 #include "../kv/line_reader.hpp"
 
@@ -270,10 +271,12 @@ int main(int argc, char** argv) {
     try {
         corio::sync::mutex<room_map> rooms;  // outlives the runtime's tasks (destroyed after rt)
         g_rooms = &rooms;
-        corio::runtime rt({.worker_threads = 2});
+        const corio::runtime_options opts{.worker_threads = 2};
+        corio_samples::log::debug("chat: runtime {}", opts);
+        corio::runtime rt(opts);
         return rt.block_on(run(std::move(args)));
     } catch (const std::exception& e) {
-        fmt::print(stderr, "chat: {}\n", e.what());
+        corio_samples::log::error("chat: {}", e.what());
         return 1;
     }
 }

@@ -14,8 +14,9 @@
 //     std::size_t served = co_await corio_samples::serve(*listener, &handle, args, stop);
 //
 // Conventions (integration tests rely on them): bind 127.0.0.1:<port> (0 picks one), print
-// exactly one line `listening on 127.0.0.1:<port>` on stdout once bound, log to stderr with fmt,
-// exit 0 after a graceful shutdown (first SIGINT or SIGTERM).
+// exactly one line `listening on 127.0.0.1:<port>` on stdout once bound, log to stderr through
+// samples/common/log.hpp (level: CORIO_LOG), exit 0 after a graceful shutdown (first SIGINT or
+// SIGTERM).
 #pragma once
 
 #include <corio/channels/sync/cancellation_token.hpp>

@@ -8,6 +8,7 @@
 // server stops accepting; a connection waiting for bytes closes at once, one in the middle of
 // echoing finishes its write first; whatever is still open after --deadline-ms is aborted.
 #include "../common/server.hpp"
+#include "common/log.hpp"
 
 #include <corio/runtime/select.hpp>
 
@@ -29,7 +30,7 @@ corio::task<void> echo_connection(corio::net::tcp_stream stream, corio::sync::ca
         auto& n = std::get<0>(r);
         if (!n) {
             if (n.error() != std::errc::connection_reset) {
-                fmt::print(stderr, "echo: read: {}\n", n.error().message());
+                corio_samples::log::warn("echo: read: {}", n.error().message());
             }
             co_return;
         }
@@ -37,7 +38,7 @@ corio::task<void> echo_connection(corio::net::tcp_stream stream, corio::sync::ca
         auto w = co_await stream.write_all(std::span<const std::byte>(buf.data(), *n));
         if (!w) {
             if (w.error() != std::errc::connection_reset && w.error() != std::errc::broken_pipe) {
-                fmt::print(stderr, "echo: write: {}\n", w.error().message());
+                corio_samples::log::warn("echo: write: {}", w.error().message());
             }
             co_return;
         }

@@ -17,6 +17,7 @@
 // Shutdown (SIGINT/SIGTERM): an idle connection closes at once; one with a request in progress
 // gets its answer (the last response of the batch says `Connection: close`), then closes.
 #include "../common/server.hpp"
+#include "common/log.hpp"
 
 #include <corio/runtime/select.hpp>
 #include <corio/runtime/time.hpp>
@@ -242,7 +243,7 @@ corio::task<void> http_connection(corio::net::tcp_stream stream, corio::sync::ca
         if (r.index() == 1) co_return;
         auto& n = std::get<0>(r);
         if (!n) {
-            if (!is_disconnect(n.error())) fmt::print(stderr, "http_hello: read: {}\n", n.error().message());
+            if (!is_disconnect(n.error())) corio_samples::log::warn("http_hello: read: {}", n.error().message());
             co_return;
         }
         if (*n == 0) co_return;  // EOF (possibly mid-request: the client gave up)
@@ -257,16 +258,16 @@ corio::task<void> http_connection(corio::net::tcp_stream stream, corio::sync::ca
         }
         if (o == outcome::bad_request || o == outcome::too_large) {
             auto peer = stream.peer_addr();
-            fmt::print(stderr, "http_hello: {} from {}: closing\n",
-                       o == outcome::bad_request ? "malformed request" : "request head too large",
-                       peer ? peer->to_string() : std::string("?"));
+            corio_samples::log::warn("http_hello: {} from {}: closing",
+                                     o == outcome::bad_request ? "malformed request" : "request head too large",
+                                     peer ? peer->to_string() : std::string("?"));
             out.append(o == outcome::bad_request ? bad_request_response : too_large_response);
         }
         if (!out.empty()) {
             auto w = co_await stream.write_all(std::string_view(out));
             out.clear();
             if (!w) {
-                if (!is_disconnect(w.error())) fmt::print(stderr, "http_hello: write: {}\n", w.error().message());
+                if (!is_disconnect(w.error())) corio_samples::log::warn("http_hello: write: {}", w.error().message());
                 co_return;
             }
         }

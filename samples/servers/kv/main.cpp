@@ -30,6 +30,7 @@
 //   * SIGINT/SIGTERM: stop accepting, let connections finish the command in hand within
 //     --deadline-ms, stop the actor, exit 0 (common/server.hpp).
 #include "../common/server.hpp"
+#include "common/log.hpp"
 #include "close_after_stop.hpp"
 #include "line_reader.hpp"
 #include "limits.hpp"
@@ -268,20 +269,20 @@ corio::task<void> reload_on_sighup(std::string path, corio::watch::sender<limits
         auto r = co_await corio::select(hup.recv(), stop.cancelled());
         if (r.index() == 1) co_return;
         if (path.empty()) {
-            fmt::print(stderr, "kv: SIGHUP: no --config file, nothing to reload\n");
+            corio_samples::log::warn("kv: SIGHUP: no --config file, nothing to reload");
             counters->reload_errors.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
         auto loaded = corio_samples::kv::load_limits(path);
         if (!loaded) {
-            fmt::print(stderr, "kv: SIGHUP: {}: {}; keeping the current limits\n", path, loaded.error());
+            corio_samples::log::warn("kv: SIGHUP: {}: {}; keeping the current limits", path, loaded.error());
             counters->reload_errors.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
         limits l = *loaded;
         if (l.subscriber_buffer > event_capacity) l.subscriber_buffer = event_capacity;
-        fmt::print(stderr, "kv: SIGHUP: reloaded {}: max_value_size={} max_keys={} subscriber_buffer={}\n", path,
-                   l.max_value_size, l.max_keys, l.subscriber_buffer);
+        corio_samples::log::info("kv: SIGHUP: reloaded {}: max_value_size={} max_keys={} subscriber_buffer={}", path,
+                                 l.max_value_size, l.max_keys, l.subscriber_buffer);
         tx.send_replace(std::move(l));  // stores even if nobody watches right now
         counters->reloads.fetch_add(1, std::memory_order_relaxed);
     }
@@ -292,7 +293,7 @@ corio::task<int> run(corio_samples::server_args args) {
     if (!args.config_path.empty()) {
         auto loaded = corio_samples::kv::load_limits(args.config_path);
         if (!loaded) {
-            fmt::print(stderr, "kv: {}: {}\n", args.config_path, loaded.error());
+            corio_samples::log::error("kv: {}: {}", args.config_path, loaded.error());
             co_return 2;
         }
         initial = *loaded;
@@ -308,7 +309,7 @@ corio::task<int> run(corio_samples::server_args args) {
     corio::sync::cancellation_token stop = corio_samples::shutdown_on_signals();
     auto hup = corio::signal::signal(SIGHUP);
     if (!hup) {
-        fmt::print(stderr, "kv: cannot listen for SIGHUP: {}\n", hup.error().message());
+        corio_samples::log::error("kv: cannot listen for SIGHUP: {}", hup.error().message());
         co_return 1;
     }
 
@@ -337,7 +338,7 @@ corio::task<int> run(corio_samples::server_args args) {
     { auto last = std::move(state.requests); }
     { auto last = std::move(requests_tx); }
     auto actor_result = co_await actor;
-    if (actor_result) fmt::print(stderr, "kv: store actor served {} commands and stopped\n", *actor_result);
+    if (actor_result) corio_samples::log::info("kv: store actor served {} commands and stopped", *actor_result);
     auto reloader_result = co_await reloader;
     (void)reloader_result;
     co_return code;
@@ -348,10 +349,12 @@ corio::task<int> run(corio_samples::server_args args) {
 int main(int argc, char** argv) {
     corio_samples::server_args args = corio_samples::parse_args(argc, argv, "kv");
     try {
-        corio::runtime rt({.worker_threads = 2});
+        const corio::runtime_options opts{.worker_threads = 2};
+        corio_samples::log::debug("kv: runtime {}", opts);
+        corio::runtime rt(opts);
         return rt.block_on(run(std::move(args)));
     } catch (const std::exception& e) {
-        fmt::print(stderr, "kv: {}\n", e.what());
+        corio_samples::log::error("kv: {}", e.what());
         return 1;
     }
 }

@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/core.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -75,7 +77,7 @@ std::optional<server_process> server_process::start(const std::string& path, con
     int out = -1;
     pid_t pid = spawn_with_stdout(path, args, &out);
     if (pid < 0) {
-        std::fprintf(stderr, "cannot start %s: %s\n", path.c_str(), std::strerror(errno));
+        fmt::print(stderr, "cannot start {}: {}\n", path, std::strerror(errno));
         return std::nullopt;
     }
     // Read the first line: "listening on 127.0.0.1:<port>".
@@ -93,7 +95,7 @@ std::optional<server_process> server_process::start(const std::string& path, con
     std::uint16_t port = 0;
     if (line.rfind(prefix, 0) == 0) port = static_cast<std::uint16_t>(std::atoi(line.c_str() + prefix.size()));
     if (port == 0) {
-        std::fprintf(stderr, "%s did not announce its port; first output: '%s'\n", path.c_str(), line.c_str());
+        fmt::print(stderr, "{} did not announce its port; first output: '{}'\n", path, line);
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
         ::close(out);
@@ -120,12 +122,12 @@ std::optional<int> server_process::stop(int sig, std::chrono::milliseconds bound
     ::kill(pid_, sig);
     auto st = wait_for_exit(pid_, bound);
     if (!st) {
-        std::fprintf(stderr, "server %d did not exit within %lld ms of signal %d:\n%s", static_cast<int>(pid_),
-                     static_cast<long long>(bound.count()), sig, signal_report().c_str());
+        fmt::print(stderr, "server {} did not exit within {} ms of signal {}:\n{}", pid_, bound.count(), sig,
+                   signal_report());
         ::kill(pid_, sig);
         const bool second = wait_for_exit(pid_, std::chrono::seconds(5)).has_value();
-        std::fprintf(stderr, "server %d: a second signal %d %s\n", static_cast<int>(pid_), sig,
-                     second ? "ended it (the first delivery was lost)" : "did not end it either");
+        fmt::print(stderr, "server {}: a second signal {} {}\n", pid_, sig,
+                   second ? "ended it (the first delivery was lost)" : "did not end it either");
         if (second) return std::nullopt;  // reaped by wait_for_exit; still a failure
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, nullptr, 0);

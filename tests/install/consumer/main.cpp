@@ -1,10 +1,14 @@
-// corio_consumer — links the installed corio::corio and runs a tiny block_on.
+// corio_consumer — links the installed corio::corio and runs a tiny block_on. It also formats
+// corio types with fmt: the installed headers carry the formatters, and find_package(corio)
+// must bring fmt in (the consumer links nothing but corio::corio).
 #include <corio/runtime/join_handle.hpp>
 #include <corio/runtime/runtime.hpp>
 #include <corio/runtime/task.hpp>
 #include <corio/runtime/yield_now.hpp>
 
-#include <cstdio>
+#include <fmt/core.h>
+
+#include <string>
 
 namespace {
 
@@ -29,9 +33,14 @@ int main() {
     corio::runtime rt({.worker_threads = 2});
     int got = rt.block_on(sum_of_squares(10));
     if (got != 385) {
-        std::fprintf(stderr, "corio_consumer: expected 385, got %d\n", got);
+        fmt::print(stderr, "corio_consumer: expected 385, got {}\n", got);
         return 1;
     }
-    std::printf("corio_consumer: ok (%d)\n", got);
+    const std::string err = fmt::format("{}", corio::join_error::cancelled(3));
+    if (err != "task 3 was cancelled") {
+        fmt::print(stderr, "corio_consumer: join_error formatted as '{}'\n", err);
+        return 1;
+    }
+    fmt::print("corio_consumer: ok ({}) with {}\n", got, corio::runtime_options{.worker_threads = 2});
     return 0;
 }

@@ -25,9 +25,12 @@
 //   high_water  the largest length seen at a send (mpsc: queued + reserved; broadcast: values
 //               retained in the ring). Sampled by the sender after it pushes, so concurrent
 //               receives may make it read slightly high, never low. 0 for watch and oneshot.
+// fmt: fmt::format("{}", *m) == "sent=12 received=10 dropped=2 lagged=0 high_water=4".
 // Counters are monotonic and read relaxed: a snapshot is consistent per counter, not across
 // counters (received may briefly exceed what sent showed a moment earlier).
 #pragma once
+
+#include <fmt/format.h>
 
 #include <atomic>
 #include <cstdint>
@@ -128,3 +131,14 @@ private:
 
 }  // namespace detail
 }  // namespace corio
+
+template <>
+struct fmt::formatter<corio::channel_metrics> {
+    constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
+
+    template <class FormatContext>
+    auto format(const corio::channel_metrics& m, FormatContext& ctx) const {
+        return fmt::format_to(ctx.out(), "sent={} received={} dropped={} lagged={} high_water={}", m.sent, m.received,
+                              m.dropped, m.lagged, m.high_water);
+    }
+};

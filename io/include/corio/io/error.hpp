@@ -5,9 +5,14 @@
 // below in corio::io::io_category(). Compare with std::errc values or these enumerators:
 //     if (r.error() == std::errc::connection_refused) ...
 //     if (r.error() == corio::io::error::unexpected_eof) ...
+// fmt: fmt::format("{}", corio::io::error::unexpected_eof) == "unexpected end of stream" (the
+// category's message). A std::error_code itself has no formatter in fmt 9: print ec.message().
 #pragma once
 
+#include <fmt/format.h>
+
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 
@@ -28,3 +33,11 @@ inline std::error_code make_error_code(error e) noexcept { return {static_cast<i
 
 template <>
 struct std::is_error_code_enum<corio::io::error> : std::true_type {};
+
+template <>
+struct fmt::formatter<corio::io::error> : fmt::formatter<std::string_view> {
+    template <class FormatContext>
+    auto format(corio::io::error e, FormatContext& ctx) const {
+        return fmt::formatter<std::string_view>::format(corio::io::make_error_code(e).message(), ctx);
+    }
+};

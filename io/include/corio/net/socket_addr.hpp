@@ -3,13 +3,15 @@
 //     auto a = corio::net::socket_addr::parse("127.0.0.1:8080");   // result<socket_addr, error_code>
 //     auto b = corio::net::socket_addr::parse("[::1]:0");          // IPv6 in brackets
 //     auto c = corio::net::socket_addr::ipv4_loopback(0);
-//     fmt: a->to_string() == "127.0.0.1:8080"
+//     fmt::format("{}", *a) == a->to_string() == "127.0.0.1:8080"; "[::1]:0" for IPv6
 //
 // Parsing takes numeric addresses only ("host:port" with a literal IP); names go through
 // corio::net::resolve() (corio/net/resolve.hpp). Errors: std::errc::invalid_argument.
 #pragma once
 
 #include <corio/result.hpp>
+
+#include <fmt/format.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -54,3 +56,11 @@ private:
 };
 
 }  // namespace corio::net
+
+template <>
+struct fmt::formatter<corio::net::socket_addr> : fmt::formatter<std::string_view> {
+    template <class FormatContext>
+    auto format(const corio::net::socket_addr& a, FormatContext& ctx) const {
+        return fmt::formatter<std::string_view>::format(a.to_string(), ctx);
+    }
+};

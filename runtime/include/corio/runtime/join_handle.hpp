@@ -9,6 +9,9 @@
 // destroyed when it finishes; an exception nobody will read goes to the runtime's
 // unhandled-exception hook.
 //
+// fmt: fmt::format("{}", err) reads as Tokio's JoinError: "task 7 was cancelled", "task 7 panicked
+// with message \"boom\"" (the what() of a std::exception), or "task 7 panicked" (anything else).
+//
 // Cancel safety: awaiting a join_handle is cancel safe. If the await is abandoned (select,
 // timeout), the handle still owns the outcome and can be awaited again.
 // Thread safety: a handle is used by one task at a time; abort() and is_finished() may be called
@@ -20,8 +23,14 @@
 #include <corio/runtime/leaf.hpp>
 #include <corio/runtime/task.hpp>
 
+// format.h, not core.h: in fmt 9 formatter<string_view>::format, which the formatters below
+// inherit, is defined only there (with core.h alone a user gets an undefined reference).
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <exception>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -54,6 +63,19 @@ private:
     std::uint64_t id_;
     std::exception_ptr exception_;
 };
+
+/// Tokio's text for a JoinError. Rethrows the payload to read a std::exception's what(): this is
+/// for reports and logs, not a hot path.
+inline std::string to_string(const join_error& e) {
+    if (e.is_cancelled()) return fmt::format("task {} was cancelled", e.task_id());
+    try {
+        std::rethrow_exception(e.panic_payload());
+    } catch (const std::exception& x) {
+        return fmt::format("task {} panicked with message \"{}\"", e.task_id(), x.what());
+    } catch (...) {
+    }
+    return fmt::format("task {} panicked", e.task_id());
+}
 
 namespace detail {
 
@@ -205,3 +227,11 @@ private:
 };
 
 }  // namespace corio
+
+template <>
+struct fmt::formatter<corio::join_error> : fmt::formatter<std::string_view> {
+    template <class FormatContext>
+    auto format(const corio::join_error& e, FormatContext& ctx) const {
+        return fmt::formatter<std::string_view>::format(corio::to_string(e), ctx);
+    }
+};

@@ -14,7 +14,15 @@
 // busy time costs two clock reads per park, not per poll. The poll-time histogram costs two clock
 // reads per poll, so it is off unless runtime_options::enable_poll_time_histogram is set (as in
 // Tokio, where it is opt-in too). docs/runtime.md has the meaning of each figure.
+//
+// fmt: a runtime_metrics formats as one summary line, a worker_metrics as one line per worker:
+//     runtime: workers=2 polls=1201 parks=37 stolen=64 busy=3.2ms alive=5 spawned=1200 ...
+//     worker 0: polls=610 lifo=300 local=598 overflows=0 steals=3/64 parks=20 idle_unparks=2 ...
 #pragma once
+
+#include <corio/runtime/readable_duration.hpp>
+
+#include <fmt/format.h>
 
 #include <array>
 #include <chrono>
@@ -83,3 +91,33 @@ struct runtime_metrics {
 };
 
 }  // namespace corio
+
+template <>
+struct fmt::formatter<corio::worker_metrics> {
+    constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
+    template <class FormatContext>
+    auto format(const corio::worker_metrics& w, FormatContext& ctx) const {
+        return fmt::format_to(ctx.out(),
+                              "worker {}: polls={} lifo={} local={} overflows={} steals={}/{} parks={} idle_unparks={} "
+                              "busy={} queue={} io_in_flight={}",
+                              w.index, w.polls, w.lifo_polls, w.local_schedules, w.overflows, w.steal_operations,
+                              w.stolen_tasks, w.parks, w.unparks_without_work, corio::readable(w.busy),
+                              w.local_queue_depth, w.io_in_flight);
+    }
+};
+
+template <>
+struct fmt::formatter<corio::runtime_metrics> {
+    constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
+    template <class FormatContext>
+    auto format(const corio::runtime_metrics& m, FormatContext& ctx) const {
+        return fmt::format_to(ctx.out(),
+                              "runtime: workers={} polls={} parks={} stolen={} busy={} alive={} spawned={} "
+                              "remote_schedules={} inject={} timers={} io_registrations={} blocking={}/{} "
+                              "blocking_queue={}",
+                              m.workers.size(), m.total_polls(), m.total_parks(), m.total_stolen_tasks(),
+                              corio::readable(m.total_busy()), m.alive_tasks, m.spawned_tasks, m.remote_schedules,
+                              m.inject_queue_depth, m.timers_armed, m.io_registrations,
+                              m.blocking_threads - m.idle_blocking_threads, m.blocking_threads, m.blocking_queue_depth);
+    }
+};

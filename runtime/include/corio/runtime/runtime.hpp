@@ -13,6 +13,11 @@
 // join_error::cancelled. After shutdown, spawn() still returns a handle, of a task that is
 // cancelled at once.
 //
+// fmt: fmt::format("{}", opts) is one line of the knobs, for a startup log line:
+//   "flavor=multi_thread workers=2 thread_name=corio-worker max_blocking_threads=512
+//    blocking_keep_alive=10s global_queue_interval=61 event_interval=61 lifo_slot=on start_paused=no"
+// (one line; workers=auto for 0, and no workers for current_thread, which has none).
+//
 // Thread safety: spawn() and handle() may be called from any thread; block_on() from any thread
 // that does not run a runtime's tasks (not a worker of any runtime, not inside a current_thread
 // block_on); shutdown() from any thread but this runtime's workers.
@@ -20,7 +25,10 @@
 
 #include <corio/runtime/join_handle.hpp>
 #include <corio/runtime/metrics.hpp>
+#include <corio/runtime/readable_duration.hpp>
 #include <corio/runtime/task.hpp>
+
+#include <fmt/format.h>
 
 #include <chrono>
 #include <cstddef>
@@ -30,6 +38,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace corio {
 
@@ -179,3 +188,34 @@ join_handle<T> spawn(task<T> t) {
 
 }  // namespace corio
 
+template <>
+struct fmt::formatter<corio::runtime_flavor> : fmt::formatter<std::string_view> {
+    template <class FormatContext>
+    auto format(corio::runtime_flavor f, FormatContext& ctx) const {
+        const std::string_view name = f == corio::runtime_flavor::current_thread ? "current_thread" : "multi_thread";
+        return fmt::formatter<std::string_view>::format(name, ctx);
+    }
+};
+
+// The hooks (on_thread_start/stop, unhandled_exception) are code, not settings: not printed.
+template <>
+struct fmt::formatter<corio::runtime_options> {
+    constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
+
+    template <class FormatContext>
+    auto format(const corio::runtime_options& o, FormatContext& ctx) const {
+        auto out = fmt::format_to(ctx.out(), "flavor={}", o.flavor);
+        if (o.flavor == corio::runtime_flavor::multi_thread) {
+            if (o.worker_threads == 0) out = fmt::format_to(out, " workers=auto");
+            else out = fmt::format_to(out, " workers={}", o.worker_threads);
+        }
+        out = fmt::format_to(out,
+                              " thread_name={} max_blocking_threads={} blocking_keep_alive={} global_queue_interval={}"
+                              " event_interval={} lifo_slot={} start_paused={}",
+                              o.thread_name, o.max_blocking_threads, corio::readable(o.blocking_keep_alive),
+                              o.global_queue_interval, o.event_interval, o.disable_lifo_slot ? "off" : "on",
+                              o.start_paused ? "yes" : "no");
+        if (o.enable_poll_time_histogram) out = fmt::format_to(out, " poll_time_histogram=on");
+        return out;
+    }
+};

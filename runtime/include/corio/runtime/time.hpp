@@ -30,12 +30,15 @@
 #include <corio/runtime/task.hpp>
 #include <corio/runtime/yield_now.hpp>
 
+#include <fmt/format.h>
+
 #include <cassert>
 #include <chrono>
 #include <concepts>
 #include <exception>
 #include <new>
 #include <optional>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -235,6 +238,16 @@ private:
 };
 
 }  // namespace corio::time
+
+// fmt: every elapsed<V> reads "deadline has elapsed" (Tokio's Elapsed); the value it carries is
+// the caller's to print.
+template <class V>
+struct fmt::formatter<corio::time::elapsed<V>> : fmt::formatter<std::string_view> {
+    template <class FormatContext>
+    auto format(const corio::time::elapsed<V>& e, FormatContext& ctx) const {
+        return fmt::formatter<std::string_view>::format(e.what(), ctx);
+    }
+};
 
 namespace corio {
 

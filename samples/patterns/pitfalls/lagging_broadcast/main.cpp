@@ -22,6 +22,8 @@
 #include <corio/runtime/task.hpp>
 #include <corio/runtime/time.hpp>
 
+#include "common/log.hpp"
+
 #include <fmt/core.h>
 
 #include <chrono>
@@ -112,7 +114,7 @@ int main(int argc, char** argv) {
                        events);
         return 0;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "lagging_broadcast: {}\n", e.what());
+        corio_samples::log::error("lagging_broadcast: {}", e.what());
         return 1;
     }
 }

@@ -24,6 +24,8 @@
 #include <corio/runtime/task.hpp>
 #include <corio/runtime/time.hpp>
 
+#include "common/log.hpp"
+
 #include <fmt/core.h>
 
 #include <chrono>
@@ -174,7 +176,7 @@ int main(int argc, char** argv) {
                        "before suspending\n");
         return 0;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "lock_across_await: {}\n", e.what());
+        corio_samples::log::error("lock_across_await: {}", e.what());
         return 1;
     }
 }

@@ -12,6 +12,8 @@
 #include <corio/runtime/runtime.hpp>
 #include <corio/runtime/select.hpp>
 
+#include "common/log.hpp"
+
 #include <fmt/core.h>
 
 #include <cstring>
@@ -87,7 +89,7 @@ int main(int argc, char** argv) {
         rt.block_on(run(wrong, right));
         return 0;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "select_starvation: {}\n", e.what());
+        corio_samples::log::error("select_starvation: {}", e.what());
         return 1;
     }
 }

@@ -19,6 +19,8 @@
 #include <corio/runtime/task.hpp>
 #include <corio/runtime/time.hpp>
 
+#include "common/log.hpp"
+
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
@@ -114,7 +116,7 @@ int main(int argc, char** argv) {
             fmt::print("contrast: watch is for state (only the latest matters); a stream of jobs needs a queue\n");
         return 0;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "watch_as_queue: {}\n", e.what());
+        corio_samples::log::error("watch_as_queue: {}", e.what());
         return 1;
     }
 }
