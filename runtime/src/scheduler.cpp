@@ -50,6 +50,7 @@ worker::worker(scheduler& s, std::size_t index) : worker(s, index, io::make_reac
 // the move (it is declared, so initialized, before parker_).
 worker::worker(scheduler& s, std::size_t index, std::unique_ptr<io::reactor> r)
     : sched_(s), index_(index), reactor_(r.get()), parker_(std::make_unique<time_driver>(s.time_, std::move(r))),
+      time_polls_(s.opts_.enable_poll_time_histogram),
       rng_(static_cast<std::uint32_t>(0x9E3779B9u * (index + 1))) {}
 
 std::uint32_t worker::next_random() noexcept {
@@ -161,7 +162,7 @@ void worker::transition_from_searching() noexcept {
 
 void worker::poll_task(task_header* t) noexcept {
     stats_.polls.add();
-    if (!sched_.opts_.enable_poll_time_histogram) {
+    if (!time_polls_) [[likely]] {
         t->run(&budget_);
         return;
     }
@@ -378,13 +379,12 @@ void scheduler::schedule(task_header* t, bool is_yield) noexcept {
 
 bool scheduler::release(task_header* t) noexcept {
     // One call per completed task: metrics' alive_tasks is spawned minus these.
-    worker* cw = current_worker();
-    if (cw && &cw->sched_ == this) cw->stats_.completed.add();
+    worker* w = current_worker();
+    if (w && &w->sched_ == this) w->stats_.completed.add();
     else completed_elsewhere_.fetch_add(1, std::memory_order_relaxed);
     if (t->owner_ < 0) return owned_.remove(t);
     worker& owner = *workers_[static_cast<std::size_t>(t->owner_)];
     if (t->owned_index_ == local_owned::unbound) return false;  // popped by shutdown
-    worker* w = current_worker();
     if (w == &owner || workers_joined_) {
         owner.owned_.unbind(t);
         return true;

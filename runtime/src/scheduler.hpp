@@ -114,6 +114,7 @@ public:
     io::reactor* const reactor_;  // owned by parker_ (its time_driver's inner driver)
     parker parker_;
     worker_stats stats_;  // written by this worker's thread only (worker_stats.hpp)
+    const bool time_polls_;  // runtime_options::enable_poll_time_histogram
     // Owned by this worker's thread:
     task_header* lifo_slot_ = nullptr;
     bool is_searching_ = false;
