@@ -1,7 +1,7 @@
 #!/bin/bash
 # server_cost.sh — what an HTTP server spends per request: server CPU, context switches and
 # system calls per request over a 3 s `wrk -t1 -c50` run, plus wrk's rate and p99.
-# Needs wrk and perf (linux-perf). Used for docs/performance.md ("io: third session").
+# Needs wrk and perf (linux-perf). Used for docs/performance-history.md ("io: third session").
 #
 #   tests/bench/server_cost.sh corio 18080 build/servers-rel/samples/servers/http_hello/http_hello 18080
 #   tests/bench/server_cost.sh tokio 18081 /tmp/corio-peers-build/bin/tokio_http_hello 18081
