@@ -5,14 +5,15 @@
 //           orders one holder's writes before the next's). After the workers are joined the
 //           shutdown thread may count too (completions of cancelled tasks), again alone.
 // Readers:  any thread (metrics()), at any time.
-// Encoding: each counter is a relaxed atomic that its single writer bumps with a load and a
-//           store, not a fetch_add: no locked instruction on the hot path (a poll pays one plain
-//           add). A reader sees every counter whole, each on its own: no cut across counters.
+// Encoding: single_writer_counter.hpp (no locked instruction on the hot path). A reader sees
+//           every counter whole, each on its own: no cut across counters.
 // Layout:   the block is cache-line aligned inside its worker and written by that worker only,
 //           so counting never moves a line between cores.
 // Busy time: the worker adds (park start - last wake) at each park; a reader of a worker that is
 //           running now misses the current stretch (documented on worker_metrics::busy).
 #pragma once
+
+#include "single_writer_counter.hpp"
 
 #include <corio/runtime/metrics.hpp>
 
@@ -23,28 +24,18 @@
 
 namespace corio::detail {
 
-// A counter with one writer (see above).
-class stat_counter {
-public:
-    void add(std::uint64_t n = 1) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
-    std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
-
-private:
-    std::atomic<std::uint64_t> v_{0};
-};
-
 struct alignas(64) worker_stats {
-    stat_counter polls;
-    stat_counter lifo_polls;
-    stat_counter local_schedules;
-    stat_counter overflows;
-    stat_counter steal_operations;
-    stat_counter stolen_tasks;
-    stat_counter parks;
-    stat_counter unparks_without_work;
-    stat_counter completed;  // tasks whose completion this worker's thread recorded (alive = spawned - completed)
-    stat_counter busy_ns;
-    std::array<stat_counter, poll_time_histogram::bucket_count> poll_buckets;
+    single_writer_counter polls;
+    single_writer_counter lifo_polls;
+    single_writer_counter local_schedules;
+    single_writer_counter overflows;
+    single_writer_counter steal_operations;
+    single_writer_counter stolen_tasks;
+    single_writer_counter parks;
+    single_writer_counter unparks_without_work;
+    single_writer_counter completed;  // tasks whose completion this worker's thread recorded (alive = spawned - completed)
+    single_writer_counter busy_ns;
+    std::array<single_writer_counter, poll_time_histogram::bucket_count> poll_buckets;
 
     // Writer-only state.
     std::chrono::steady_clock::time_point awake_since = std::chrono::steady_clock::now();

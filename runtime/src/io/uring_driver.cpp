@@ -64,7 +64,7 @@ void uring_driver::shutdown() noexcept {
     // is done with them, and for the eventfd poll and the readiness poll (the cancel-all ends
     // them too), whose targets live in this object.
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while ((in_flight_ > 0 || eventfd_armed_ || readiness_armed_) && std::chrono::steady_clock::now() < give_up) {
+    while ((in_flight_.get() > 0 || eventfd_armed_ || readiness_armed_) && std::chrono::steady_clock::now() < give_up) {
         ::__kernel_timespec ts{0, 10'000'000};
         ::io_uring_cqe* cqe = nullptr;
         ::io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
@@ -89,7 +89,7 @@ void uring_driver::shutdown() noexcept {
     if (!sqe) return nullptr;
     op->ring_ = this;
     op->retain();  // the ring's reference, dropped in reap()
-    ++in_flight_;
+    in_flight_.add();
     ::io_uring_sqe_set_data(sqe, op);
     return sqe;
 }
@@ -101,7 +101,7 @@ void uring_driver::submit_cancel(uring_op* op) noexcept {
     if (::io_uring_sqe* sqe = get_sqe()) {
         ::io_uring_prep_cancel(sqe, op, 0);
         op->retain();  // released at the cancel's CQE (tag_cancel_bit)
-        ++in_flight_;
+        in_flight_.add();
         ::io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uintptr_t>(op) | tag_cancel_bit);
     }
 }
@@ -180,7 +180,7 @@ void uring_driver::reap() noexcept {
                 readiness_fired_ = readiness_fired_ || cqe->res > 0;
                 continue;
             }
-            --in_flight_;
+            in_flight_.sub();
             if (tag & tag_cancel_bit) {
                 reinterpret_cast<uring_op*>(static_cast<std::uintptr_t>(tag & ~tag_cancel_bit))->release();
                 continue;
@@ -232,7 +232,7 @@ void uring_driver::park(std::optional<std::chrono::nanoseconds> timeout) {
         if (set_) std::exchange(readiness_fired_, false) ? set_->harvest() : set_->try_poll();
         return;
     }
-    if (set_ && in_flight_ == 0) {
+    if (set_ && in_flight_.get() == 0) {
         // Sockets only: nothing of ours is in the ring (in_flight_ counts every op from start(),
         // submitted or not), so park exactly as the epoll driver does: in the set if we can take
         // it (unparks then go to its holder-wake eventfd: set_wake), else on our own eventfd.

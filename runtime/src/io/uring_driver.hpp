@@ -32,6 +32,7 @@
 //   leaked, never freed: the kernel might still write into their buffers.
 #pragma once
 
+#include "../single_writer_counter.hpp"
 #include "reactor.hpp"
 #include "readiness_set.hpp"
 #include "uring_op.hpp"
@@ -49,24 +50,6 @@
 
 namespace corio::detail::io {
 
-// A count with one writing thread that other threads may read (runtime::metrics()): the writer
-// updates it with a relaxed load and store, which costs what a plain integer does.
-class owner_counter {
-public:
-    owner_counter& operator++() noexcept {
-        v_.store(v_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        return *this;
-    }
-    owner_counter& operator--() noexcept {
-        v_.store(v_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-        return *this;
-    }
-    operator std::size_t() const noexcept { return v_.load(std::memory_order_relaxed); }
-
-private:
-    std::atomic<std::size_t> v_{0};
-};
-
 class uring_driver final : public reactor {
 public:
     // `group`: the runtime's slot for its readiness_set (sockets wait there unless
@@ -81,8 +64,8 @@ public:
     void unpark() noexcept override;
     // Cancels everything in flight and waits (bounded) for the completions. Idempotent.
     void shutdown() noexcept override;
-    std::size_t ops_in_flight() const noexcept { return in_flight_; }
-    bool io_pending() const noexcept override { return in_flight_ > 0 || (set_ && set_->has_registrations()); }
+    std::size_t ops_in_flight() const noexcept { return static_cast<std::size_t>(in_flight_.get()); }
+    bool io_pending() const noexcept override { return in_flight_.get() > 0 || (set_ && set_->has_registrations()); }
 
     // Caller: the thread driving this ring. Takes a ring reference on `op`.
     // Returns the SQE to fill (user_data is set to op).
@@ -120,9 +103,9 @@ private:
     bool readiness_fired_ = false;  // its CQE came and the set is not dispatched yet (driving thread)
     bool eventfd_fired_ = false;    // the eventfd poll's CQE came, the counter is not drained yet
     set_wake wake_;                 // unparks while this worker waits in the set (readiness only)
-    // Ops and cancels submitted, not reaped. Written by the driving thread only, as a load and a
-    // store (no locked RMW); read by runtime::metrics() from any thread.
-    owner_counter in_flight_;
+    // Ops and cancels submitted, not reaped. Written by the driving thread only; read by
+    // runtime::metrics() from any thread.
+    single_writer_counter in_flight_;
 
     std::mutex remote_mutex_;
     std::vector<uring_op*> remote_cancels_;  // guarded by remote_mutex_; each holds a ref
