@@ -1,6 +1,8 @@
 // harness: running, completing, cancelling and freeing a spawned task (Tokio's harness.rs).
 // Every function here follows task_state's rules; the comments name the reference each step
 // consumes.
+#include "task_registry.hpp"
+
 #include <corio/runtime/detail/task_header.hpp>
 
 #include <cassert>
@@ -26,9 +28,14 @@ void task_header::run(unsigned* budget) noexcept {
     }
 
     context cx(make_waker_ref(), budget);
+    // With the task registry on, the poll is counted and timed (task_registry.hpp, rule 2).
+    // Before complete(): completion frees the record.
+    task_record* const record = record_;
+    const std::int64_t start_ns = record ? registry_now_ns() : 0;
     // Filters spurious and early wakes: the frame is resumed only once its leaf is ready; the
     // trampoline (task.hpp) then runs each frame that an await or a completion names next.
     drive(cx);
+    if (record) record->note_poll(start_ns, registry_now_ns());
 
     if (root_.done()) {
         store_output_and_destroy_frame();
@@ -41,6 +48,22 @@ void task_header::run(unsigned* budget) noexcept {
         case task_state::to_idle::ok: return;  // the notification's ref was dropped
         case task_state::to_idle::ok_notified:
             // Woken while running: to_idle made a ref for the new notification; ours goes.
+            scheduler_->schedule(this, true);
+            drop_reference();
+            return;
+        case task_state::to_idle::ok_dealloc: dealloc(); return;
+        case task_state::to_idle::cancelled: cancel_task(); return;
+    }
+}
+
+// A dump let go of a suspended task it inspected (task_registry.cpp), with the ref it took.
+// transition_to_idle treats that ref as a poll's notification ref, and this mirrors the end of
+// run(): a wake that came during the inspection is submitted now; an abort or shutdown that came
+// is carried out here, since whoever set cancelled left the frame to the holder of `running`.
+void task_header::end_inspection() noexcept {
+    switch (state_.transition_to_idle()) {
+        case task_state::to_idle::ok: return;
+        case task_state::to_idle::ok_notified:
             scheduler_->schedule(this, true);
             drop_reference();
             return;

@@ -314,7 +314,8 @@ scheduler::scheduler(runtime_options opts)
       current_thread_(opts_.flavor == runtime_flavor::current_thread),
       time_(opts_.start_paused, this),
       idle_(worker_count_for(opts_)),
-      blocking_(opts_.max_blocking_threads, opts_.blocking_keep_alive, opts_.thread_name + "-blk") {
+      blocking_(opts_.max_blocking_threads, opts_.blocking_keep_alive, opts_.thread_name + "-blk"),
+      registry_(opts_.enable_task_registry ? std::make_unique<task_registry>() : nullptr) {
     const std::size_t n = worker_count_for(opts_);
     workers_.reserve(n);
     for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
@@ -335,10 +336,17 @@ void scheduler::start() {
     }
 }
 
-void scheduler::spawn(task_header* t) noexcept {
+void scheduler::spawn(task_header* t, const spawn_site& site, std::string_view name) noexcept {
     t->scheduler_ = this;
     t->id_ = next_id_.fetch_add(1, std::memory_order_relaxed);
     task_retained();  // released by task_freed()
+    if (registry_) {
+        try {
+            registry_->add(t, site, name);
+        } catch (...) {
+            // Out of memory for the record: the task runs, unlisted in dumps.
+        }
+    }
     worker* w = current_worker();
     if (w && &w->sched_ == this && !is_shutdown()) {
         t->owner_ = static_cast<std::int32_t>(w->index_);
@@ -378,6 +386,7 @@ void scheduler::schedule(task_header* t, bool is_yield) noexcept {
 }
 
 bool scheduler::release(task_header* t) noexcept {
+    if (t->record_) registry_->remove(t);
     // One call per completed task: metrics' alive_tasks is spawned minus these.
     worker* w = current_worker();
     if (w && &w->sched_ == this) w->stats_.completed.add();
@@ -498,7 +507,9 @@ void scheduler::shutdown(std::optional<std::chrono::nanoseconds> timeout) {
 namespace corio {
 
 namespace detail {
-void scheduler_spawn(scheduler* s, task_header* t) noexcept { s->spawn(t); }
+void scheduler_spawn(scheduler* s, task_header* t, const spawn_site& site, std::string_view name) noexcept {
+    s->spawn(t, site, name);
+}
 scheduler* current_scheduler() noexcept {
     worker* w = current_worker();
     return w ? &w->sched_ : nullptr;

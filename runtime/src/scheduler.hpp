@@ -37,6 +37,7 @@
 #include "local_owned.hpp"
 #include "owned_tasks.hpp"
 #include "parker.hpp"
+#include "task_registry.hpp"
 #include "time/time_driver.hpp"
 #include "worker_stats.hpp"
 
@@ -154,7 +155,7 @@ public:
     ~scheduler();
 
     void start();
-    void spawn(task_header* t) noexcept;
+    void spawn(task_header* t, const spawn_site& site, std::string_view name) noexcept;
     void schedule(task_header* t, bool is_yield) noexcept override;
     bool release(task_header* t) noexcept override;
     void report_unhandled(std::exception_ptr e) noexcept override;
@@ -166,6 +167,7 @@ public:
     void notify_parked() noexcept;
     void notify_if_work_pending() noexcept;
     runtime_metrics metrics();  // any thread (metrics.cpp)
+    runtime_dump dump();        // any thread (dump.cpp)
     // Every worker parked and no task queued (inject queue, run queues): the paused clock may
     // auto-advance. Any thread. A parked worker's LIFO slot is empty (park() leaves it only with
     // the slot empty, and its driver queues wakes into the run queue, schedule_while_parked).
@@ -196,6 +198,9 @@ public:
     idle idle_;
     owned_tasks owned_;
     blocking_pool blocking_;
+    // runtime_options::enable_task_registry; null when off. Lifetime: the scheduler's, so a task
+    // completing after the runtime object is gone still finds it.
+    const std::unique_ptr<task_registry> registry_;
 
 private:
     std::atomic<bool> shutdown_{false};

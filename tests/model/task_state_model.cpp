@@ -328,6 +328,57 @@ struct shutdown_vs_wake : rl::test_suite<shutdown_vs_wake, 3>, spawned {
     }
 };
 
+// A dump inspecting the suspended task (task_registry.cpp's inspect: a ref, then
+// try_lock_for_inspection, read the pending leaf, end_inspection) racing a wake, an abort or
+// neither, and a worker. A wake or abort that lands while the inspector holds `running` must be
+// carried out when it lets go: the task still completes (or is cancelled), every reference is
+// dropped once, and the header is freed once.
+void inspect(task_header* t) {
+    t->state_.ref_inc();  // the dump's ref, taken while the registry lists the task
+    if (!t->state_.try_lock_for_inspection()) {
+        t->drop_reference();
+        return;
+    }
+    MODEL_REQUIRE(t->pending_leaf_ != nullptr, "an inspected task is not suspended on a leaf");
+    t->end_inspection();
+}
+
+struct inspect_vs_wake_and_abort : rl::test_suite<inspect_vs_wake_and_abort, 3>, spawned {
+    void before() {
+        spawn(wait_for(a));
+        sched.run_queued(header, 1);  // the first poll: the task now waits on `a`
+    }
+    void thread(unsigned i) {
+        if (i == 0) {
+            inspect(header);
+            sched.run_queued(header, 3);
+        } else if (i == 1) {
+            a.fire();
+        } else if (rl::rand(2)) {
+            h.abort();
+        }
+    }
+    void after() { finish(true); }
+};
+
+// The inspector racing shutdown (which leaves a running task's cancellation to its runner: here
+// the inspector) and a wake whose notification the closed queue drops.
+struct inspect_vs_shutdown : rl::test_suite<inspect_vs_shutdown, 3>, spawned {
+    void before() {
+        spawn(wait_for(a));
+        sched.run_queued(header, 1);
+    }
+    void thread(unsigned i) {
+        if (i == 0) inspect(header);
+        else if (i == 1) sched.shutdown(header);
+        else a.fire();
+    }
+    void after() {
+        MODEL_REQUIRE(h.is_finished(), "shutdown during an inspection left the task unfinished");
+        finish(true);
+    }
+};
+
 const registrar r1 = scenario_of<wake_vs_idle>(
     "task_state", "wake_vs_idle", {search::random(500000), search::bounded(2)});
 const registrar r2 = scenario_of<two_wakes_vs_run>(
@@ -338,6 +389,10 @@ const registrar r4 = scenario_of<join_vs_complete>(
     "task_state", "join_vs_complete", {search::random(1000000), search::bounded(1)});
 const registrar r5 = scenario_of<shutdown_vs_wake>(
     "task_state", "shutdown_vs_wake", {search::random(500000), search::bounded(2)});
+const registrar r6 = scenario_of<inspect_vs_wake_and_abort>(
+    "task_state", "inspect_vs_wake_and_abort", {search::random(500000), search::bounded(2)});
+const registrar r7 = scenario_of<inspect_vs_shutdown>(
+    "task_state", "inspect_vs_shutdown", {search::random(500000), search::bounded(2)});
 
 }  // namespace
 }  // namespace corio::model

@@ -328,6 +328,7 @@ public:
                                        rx_->shared_->rx_task_);
         }
         result<T, recv_error> await_resume() { return std::move(*out_); }
+        void describe(std::string& out) const override { out += "recv on oneshot channel (nothing sent yet)"; }
 
     private:
         friend class receiver;

@@ -138,6 +138,18 @@ public:
     }
     bool poll_cancel(context& cx) noexcept override { return drain(cx); }
 
+    /// "join { … & … }": the operations still pending.
+    void describe(std::string& out) const override {
+        if (done_) {
+            out += "join, waiting for its cancelled operations to finish";
+            return;
+        }
+        out += "join {";
+        bool first = true;
+        describe_pending(out, first, std::make_index_sequence<n>{});
+        out += " }";
+    }
+
     result_type await_resume() {
         if (error_) std::rethrow_exception(error_);
         if constexpr (Try) {
@@ -150,6 +162,18 @@ public:
     }
 
 private:
+    template <std::size_t... I>
+    void describe_pending(std::string& out, bool& first, std::index_sequence<I...>) const {
+        (describe_one<I>(out, first), ...);
+    }
+    template <std::size_t I>
+    void describe_one(std::string& out, bool& first) const {
+        if (!(pending_ & (std::uint64_t{1} << I))) return;
+        out += first ? " " : " & ";
+        first = false;
+        std::get<I>(states_).slot.describe(out);
+    }
+
     template <std::size_t... I>
     void start(std::index_sequence<I...>) {
         (std::get<I>(states_).slot.start(), ...);

@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -205,6 +206,9 @@ public:
             if (std::exchange(registered_, false)) task_->cancel_join_wait();
         }
         result<T, join_error> await_resume() { return task_->take_output(); }
+        void describe(std::string& out) const override {
+            fmt::format_to(std::back_inserter(out), "join of task {}", task_->id_);
+        }
 
     private:
         detail::spawned_task<T>* task_;

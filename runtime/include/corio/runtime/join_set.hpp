@@ -64,10 +64,14 @@ public:
 
     /// Spawns `t` onto the calling worker's runtime and adds it to the set; returns its task id.
     /// Throws std::logic_error outside a runtime.
-    std::uint64_t spawn(task<T> t) { return insert(corio::spawn(std::move(t))); }
+    std::uint64_t spawn(task<T> t, spawn_site site = spawn_site::current()) {
+        return insert(corio::spawn(std::move(t), site));
+    }
 
     /// Spawns `t` onto `rt` (from any thread) and adds it to the set; returns its task id.
-    std::uint64_t spawn_on(runtime_handle& rt, task<T> t) { return insert(rt.spawn(std::move(t))); }
+    std::uint64_t spawn_on(runtime_handle& rt, task<T> t, spawn_site site = spawn_site::current()) {
+        return insert(rt.spawn(std::move(t), site));
+    }
 
     /// Adds an already spawned task. Precondition: `h` is non-empty and was never awaited to the end.
     std::uint64_t insert(join_handle<T> h) {

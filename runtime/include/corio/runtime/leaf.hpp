@@ -38,6 +38,13 @@
 //       other leaf is done at cancel(): the default returns true.
 //   R await_resume()
 //       The result stored by the ready poll. Called at most once per completion.
+//   void describe(std::string& out) const
+//       Appends what the pending leaf waits for, in words, for dumps (corio/runtime/dump.hpp):
+//       "recv on mpsc channel (0 of 64 queued, 2 senders alive)". Same thread rule as poll(): a
+//       dump calls it holding the task's `running` bit (task_state::try_lock_for_inspection), so
+//       the leaf's own fields are stable; state it shares with other threads (a channel's queue)
+//       is read only through that state's thread-safe accessors. The default names the leaf's
+//       type. Combinators describe their live operands.
 //
 // Who calls cancel(): a combinator, for every operand that did not win, before it reports
 // ready (so before any handler runs and before the awaiting frame resumes); a task being
@@ -55,6 +62,7 @@
 #include <concepts>
 #include <coroutine>
 #include <new>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -73,6 +81,9 @@ public:
         (void)cx;
         return true;
     }
+    // What the leaf waits for, in words (see the contract above). Out of line
+    // (runtime/src/leaf_describe.cpp): the default demangles the dynamic type's name.
+    virtual void describe(std::string& out) const;
 
 protected:
     // Virtual only so that destroying a concrete leaf through a slot draws no
@@ -122,6 +133,13 @@ void blocking_poll(leaf& l);
 template <class A>
 concept leaf_type = std::derived_from<std::remove_cvref_t<A>, leaf>;
 
+/// A combinator's operand in words: its describe() if it has one (every leaf does).
+template <class L>
+void describe_operand(const L& l, std::string& out) {
+    if constexpr (requires { l.describe(out); }) l.describe(out);
+    else out += "an operation";
+}
+
 template <class A>
 concept leaf_co_awaitable = requires(A& a) {
     { a.operator co_await() } -> leaf_type;
@@ -153,6 +171,7 @@ public:
     void cancel() noexcept { l_->cancel(); }
     bool poll_cancel(context& cx) noexcept { return l_->poll_cancel(cx); }
     decltype(auto) await_resume() { return l_->await_resume(); }
+    void describe(std::string& out) const { l_->describe(out); }
     decltype(auto) take_value()
         requires has_take_value<L>
     {

@@ -23,9 +23,11 @@
 // block_on); shutdown() from any thread but this runtime's workers.
 #pragma once
 
+#include <corio/runtime/dump.hpp>
 #include <corio/runtime/join_handle.hpp>
 #include <corio/runtime/metrics.hpp>
 #include <corio/runtime/readable_duration.hpp>
+#include <corio/runtime/spawn_site.hpp>
 #include <corio/runtime/task.hpp>
 
 #include <fmt/format.h>
@@ -72,12 +74,18 @@ struct runtime_options {
     // Time every task poll into runtime_metrics' per-worker histogram (two clock reads per poll,
     // hence off by default; corio/runtime/metrics.hpp).
     bool enable_poll_time_histogram = false;
+    // Keep a record of every live task (name, spawn site, polls, busy time) so that dump() can
+    // list the tasks and what each waits on (corio/runtime/dump.hpp). Costs an allocation and a
+    // short lock per spawn and completion, and two clock reads per poll: off by default, like
+    // Tokio's console instrumentation (docs/performance.md has the figures).
+    bool enable_task_registry = false;
 };
 
 namespace detail {
 class scheduler;
 // Out-of-line parts of spawn: binds the task to the scheduler's owned list and queues it.
-void scheduler_spawn(scheduler* s, task_header* t) noexcept;
+// `site` and `name` are kept only when the task registry is on.
+void scheduler_spawn(scheduler* s, task_header* t, const spawn_site& site, std::string_view name) noexcept;
 scheduler* current_scheduler() noexcept;  // null outside a worker
 void scheduler_retain(scheduler* s) noexcept;
 void scheduler_release(scheduler* s) noexcept;
@@ -90,9 +98,9 @@ void check_may_block_on();
 void scheduler_block_on(scheduler* s, leaf& l);
 
 template <class T>
-join_handle<T> spawn_on(scheduler* s, task<T>&& t) {
+join_handle<T> spawn_on(scheduler* s, task<T>&& t, const spawn_site& site, std::string_view name = {}) {
     auto* cell = new spawned_task<T>(std::move(t));
-    scheduler_spawn(s, cell);
+    scheduler_spawn(s, cell, site, name);
     return join_handle<T>(cell);
 }
 }  // namespace detail
@@ -110,14 +118,14 @@ public:
     }
 
     template <class T>
-    join_handle<T> spawn(task<T> t) {
-        return detail::spawn_on(sched_, std::move(t));
+    join_handle<T> spawn(task<T> t, spawn_site site = spawn_site::current()) {
+        return detail::spawn_on(sched_, std::move(t), site);
     }
 
     /// Runs `f` on this runtime's blocking pool, from any thread (defined in
     /// <corio/runtime/spawn_blocking.hpp>).
     template <class F>
-    auto spawn_blocking(F f);
+    auto spawn_blocking(F f, spawn_site site = spawn_site::current());
 
     /// The runtime whose worker is calling; throws std::logic_error outside a runtime.
     static runtime_handle current();
@@ -125,8 +133,13 @@ public:
     /// A snapshot of the runtime's counters and queue levels (corio/runtime/metrics.hpp).
     runtime_metrics metrics() const;
 
+    /// The metrics and, with the task registry on, every live task and what it waits on
+    /// (corio/runtime/dump.hpp). Any thread; a task may dump its own runtime.
+    runtime_dump dump() const;
+
 private:
     friend class runtime;
+    friend class task_builder;
     explicit runtime_handle(detail::scheduler* s) noexcept : sched_(s) { detail::scheduler_retain(sched_); }
     detail::scheduler* sched_;
 };
@@ -146,9 +159,9 @@ public:
     /// block_on. With current_thread, several threads may be in block_on at once: one at a time
     /// runs the tasks, and each returns as soon as its own task has finished.
     template <class T>
-    T block_on(task<T> t) {
+    T block_on(task<T> t, spawn_site site = spawn_site::current()) {
         detail::check_may_block_on();
-        join_handle<T> h = spawn(std::move(t));
+        join_handle<T> h = spawn(std::move(t), site);
         typename join_handle<T>::awaiter a = std::move(h).operator co_await();
         detail::scheduler_block_on(sched_, a);
         if constexpr (std::is_void_v<T>) a.await_resume().value();
@@ -156,8 +169,8 @@ public:
     }
 
     template <class T>
-    join_handle<T> spawn(task<T> t) {
-        return detail::spawn_on(sched_, std::move(t));
+    join_handle<T> spawn(task<T> t, spawn_site site = spawn_site::current()) {
+        return detail::spawn_on(sched_, std::move(t), site);
     }
 
     runtime_handle handle() const noexcept { return runtime_handle(sched_); }
@@ -168,6 +181,10 @@ public:
     /// thread, at any time, as often as you like: it takes two short locks (the timer wheel's and
     /// the blocking pool's) and reads the rest as relaxed atomics.
     runtime_metrics metrics() const;
+
+    /// The metrics and, with the task registry on, every live task and what it waits on
+    /// (corio/runtime/dump.hpp). Any thread, at any time; a task may dump its own runtime.
+    runtime_dump dump() const;
 
     /// Cancels all tasks, joins the workers, and waits up to `timeout` for spawn_blocking work.
     /// Idempotent; the destructor calls it with no time limit.
@@ -180,11 +197,42 @@ private:
 /// Spawns onto the runtime of the calling worker. Throws std::logic_error outside a runtime
 /// (use runtime::spawn or runtime_handle::spawn from other threads).
 template <class T>
-join_handle<T> spawn(task<T> t) {
+join_handle<T> spawn(task<T> t, spawn_site site = spawn_site::current()) {
     detail::scheduler* s = detail::current_scheduler();
     if (!s) throw std::logic_error("corio::spawn called outside a corio runtime; use runtime_handle::spawn");
-    return detail::spawn_on(s, std::move(t));
+    return detail::spawn_on(s, std::move(t), site);
 }
+
+/// Spawns with options, as Tokio's task::Builder: `task_builder().name("writer").spawn(t)`. The
+/// name shows in dumps (runtime_options::enable_task_registry); without the registry it is
+/// dropped.
+class task_builder {
+public:
+    task_builder& name(std::string n) & noexcept {
+        name_ = std::move(n);
+        return *this;
+    }
+    task_builder&& name(std::string n) && noexcept {
+        name_ = std::move(n);
+        return std::move(*this);
+    }
+
+    /// Onto the calling worker's runtime; throws std::logic_error outside a runtime.
+    template <class T>
+    join_handle<T> spawn(task<T> t, spawn_site site = spawn_site::current()) const {
+        detail::scheduler* s = detail::current_scheduler();
+        if (!s) throw std::logic_error("corio::task_builder::spawn called outside a corio runtime; use spawn_on");
+        return detail::spawn_on(s, std::move(t), site, name_);
+    }
+    /// Onto `rt`, from any thread.
+    template <class T>
+    join_handle<T> spawn_on(const runtime_handle& rt, task<T> t, spawn_site site = spawn_site::current()) const {
+        return detail::spawn_on(rt.sched_, std::move(t), site, name_);
+    }
+
+private:
+    std::string name_;
+};
 
 }  // namespace corio
 

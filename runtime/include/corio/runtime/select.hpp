@@ -121,6 +121,18 @@ public:
     }
     bool poll_cancel(context& cx) noexcept override { return drain(cx); }
 
+    /// "select { recv on … | sleep until … }": the branches still pending.
+    void describe(std::string& out) const override {
+        if (winner_ != pending) {
+            out += "select, waiting for its losing branches to finish cancelling";
+            return;
+        }
+        out += "select {";
+        bool first = true;
+        describe_live(out, first, std::make_index_sequence<n>{});
+        out += " }";
+    }
+
     resume_type await_resume() {
         if (winner_ == n) return resume_otherwise();
         return (this->*resume_table()[winner_])();
@@ -138,6 +150,17 @@ private:
     template <std::size_t... I>
     void start(std::index_sequence<I...>) {
         (start_one<I>(), ...);
+    }
+    template <std::size_t... I>
+    void describe_live(std::string& out, bool& first, std::index_sequence<I...>) const {
+        (describe_one<I>(out, first), ...);
+    }
+    template <std::size_t I>
+    void describe_one(std::string& out, bool& first) const {
+        if (!(live_ & (std::uint64_t{1} << I))) return;
+        out += first ? " " : " | ";
+        first = false;
+        std::get<I>(states_).slot.describe(out);
     }
     template <std::size_t I>
     void start_one() {

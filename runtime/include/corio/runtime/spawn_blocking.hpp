@@ -127,25 +127,25 @@ task<R> await_blocking(std::shared_ptr<blocking_outcome<R>> out) {
 
 namespace detail {
 template <class F, class R = std::invoke_result_t<F&>>
-join_handle<R> spawn_blocking_on(scheduler* s, F f) {
+join_handle<R> spawn_blocking_on(scheduler* s, F f, const spawn_site& site) {
     auto out = std::make_shared<blocking_outcome<R>>();
     scheduler_spawn_blocking(s, std::make_unique<blocking_call<R, F>>(out, std::move(f)));
-    return spawn_on(s, await_blocking<R>(std::move(out)));
+    return spawn_on(s, await_blocking<R>(std::move(out)), site, "spawn_blocking");
 }
 }  // namespace detail
 
 /// Runs `f` on the blocking pool of the calling worker's runtime. Outside a runtime, use
 /// runtime_handle::spawn_blocking.
 template <class F, class R = std::invoke_result_t<F&>>
-join_handle<R> spawn_blocking(F f) {
+join_handle<R> spawn_blocking(F f, spawn_site site = spawn_site::current()) {
     detail::scheduler* s = detail::current_scheduler();
     if (!s) throw std::logic_error("corio::spawn_blocking called outside a corio runtime; use runtime_handle::spawn_blocking");
-    return detail::spawn_blocking_on(s, std::move(f));
+    return detail::spawn_blocking_on(s, std::move(f), site);
 }
 
 template <class F>
-auto runtime_handle::spawn_blocking(F f) {
-    return detail::spawn_blocking_on(sched_, std::move(f));
+auto runtime_handle::spawn_blocking(F f, spawn_site site) {
+    return detail::spawn_blocking_on(sched_, std::move(f), site);
 }
 
 }  // namespace corio

@@ -36,6 +36,7 @@
 #include <chrono>
 #include <concepts>
 #include <exception>
+#include <iterator>
 #include <new>
 #include <optional>
 #include <string_view>
@@ -122,6 +123,18 @@ public:
     }
 
     instant deadline() const noexcept { return deadline_; }
+
+    /// "sleep, 2.4s to go" (or overdue, if the timer is late to fire).
+    void describe(std::string& out) const override { describe_deadline("sleep", out); }
+    // "<what>, 2.4s to go", against the runtime's clock (paused-aware); for timeout's describe.
+    void describe_deadline(std::string_view what, std::string& out) const {
+        const auto left = deadline_ - detail::time_now(handle_);
+        out += what;
+        if (is_elapsed()) out += ", elapsed";
+        else if (left.count() >= 0) fmt::format_to(std::back_inserter(out), ", {} to go", readable(left));
+        else fmt::format_to(std::back_inserter(out), ", {} overdue (fires at the next timer tick)", readable(-left));
+    }
+
     /// True once the sleep has completed (fired), until the next reset().
     bool is_elapsed() const noexcept { return entry_.fired_.load(std::memory_order_acquire); }
 
@@ -162,6 +175,9 @@ public:
         bool poll(context& cx) noexcept override { return it_->poll_tick(cx, out_); }
         /// Unregisters the interval's timer; the schedule is kept, so no tick is lost.
         void cancel() noexcept override { it_->cancel_tick(); }
+        void describe(std::string& out) const override {
+            fmt::format_to(std::back_inserter(out), "interval tick (period {})", readable(it_->period()));
+        }
         /// The instant the tick was scheduled for (not when it completed).
         instant await_resume() const noexcept { return out_; }
 

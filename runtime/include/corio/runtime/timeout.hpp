@@ -71,6 +71,17 @@ public:
     }
     bool poll_cancel(context& cx) noexcept override { return inner_.poll_cancel(cx); }
 
+    /// "timeout in 1.2s of: recv on …".
+    void describe(std::string& out) const override {
+        if (state_ == state::timed_out) {
+            out += "timeout, elapsed; waiting for the cancelled operation to finish: ";
+        } else {
+            sleep_.describe_deadline("timeout", out);
+            out += " of: ";
+        }
+        inner_.describe(out);
+    }
+
     result_type await_resume() {
         if (state_ == state::timed_out) {
             if constexpr (gives_back) return unexpected(error_type(std::move(*taken_)));

@@ -25,6 +25,7 @@ public:
     }
     /// The wake happened at the poll, so nothing is registered; a later poll yields again.
     void cancel() noexcept override { yielded_ = false; }
+    void describe(std::string& out) const override { out += "yield_now (queued to run again)"; }
     void await_resume() const noexcept {}
 
 private:

@@ -13,10 +13,13 @@
 #include <corio/runtime/leaf.hpp>
 #include <corio/runtime/waker.hpp>
 
+#include <fmt/format.h>
+
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -54,6 +57,10 @@ public:
         recv_operation(const recv_operation&) = delete;
         recv_operation& operator=(const recv_operation&) = delete;
         ~recv_operation() { cancel(); }
+        void describe(std::string& out) const override {
+            fmt::format_to(std::back_inserter(out), "recv on broadcast channel ({} unread, {} receivers)", rx_->len(),
+                           rx_->receiver_count());
+        }
 
         bool poll(context& cx) noexcept override {
             auto* sh = rx_->shared_;

@@ -116,6 +116,10 @@ public:
         std::optional<T> into_value() noexcept { return take_value(); }
 
         detail::chan<T>* channel() const noexcept { return chan_; }
+        void describe(std::string& out) const override {
+            out += "send (waiting for capacity) on ";
+            chan_->describe(out);
+        }
 
     private:
         detail::chan<T>* chan_;
@@ -202,6 +206,11 @@ public:
         ~reserve_operation() {
             cancel();
             if (state_ == state::acquired) chan_->return_permit();  // ready but never resumed
+        }
+
+        void describe(std::string& out) const override {
+            out += "reserve (waiting for capacity) on ";
+            chan_->describe(out);
         }
 
         bool poll(context& cx) noexcept override {

@@ -61,6 +61,10 @@ public:
             if (std::exchange(pending_, false)) rx_->chan_->unregister_rx();
         }
         std::optional<T> await_resume() noexcept(std::is_nothrow_move_constructible_v<T>) { return std::move(out_); }
+        void describe(std::string& out) const override {
+            out += "recv on ";
+            rx_->chan_->describe(out);
+        }
 
     private:
         receiver* rx_;
@@ -91,6 +95,10 @@ public:
             if (std::exchange(pending_, false)) rx_->chan_->unregister_rx();
         }
         std::size_t await_resume() const noexcept { return count_; }
+        void describe(std::string& out) const override {
+            out += "recv_many on ";
+            rx_->chan_->describe(out);
+        }
 
     private:
         receiver* rx_;

@@ -92,6 +92,7 @@ public:
         lock_operation& operator=(const lock_operation&) = delete;
 
         ~lock_operation() override { cancel(); }
+        void describe(std::string& out) const override { out += "lock of mutex (held by another task)"; }
 
         bool poll(context& cx) noexcept override {
             if (done_) return true;

@@ -29,6 +29,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -137,6 +138,10 @@ public:
         acquire_operation(const acquire_operation&) = delete;
         acquire_operation& operator=(const acquire_operation&) = delete;
         ~acquire_operation() override { cancel(); }
+        void describe(std::string& out) const override {
+            fmt::format_to(std::back_inserter(out), "acquire on semaphore ({} permits available)",
+                           sem_->available_permits());
+        }
 
         bool poll(context& cx) noexcept override {
             if (!cx.poll_budget()) return false;

@@ -117,6 +117,7 @@ public:
         changed_operation(const changed_operation&) = delete;
         changed_operation& operator=(const changed_operation&) = delete;
         ~changed_operation() { cancel(); }
+        void describe(std::string& out) const override { out += "changed() on watch channel (no new value yet)"; }
         /// Leaves the waiters, dropping the waker; nothing was marked seen.
         void cancel() noexcept override {
             if (rx_->shared_) rx_->shared_->notify_rx_.remove(node_);

@@ -67,6 +67,16 @@ public:
         pending_leaf_ = nullptr;
     }
 
+    /// What the operand's own chain waits on.
+    void describe(std::string& out) const override {
+        if (!pending_leaf_) {
+            out += frame_ && frame_.done() ? "a coroutine operand (finished)" : "a coroutine operand (not started)";
+            return;
+        }
+        out += "a coroutine operand waiting on: ";
+        pending_leaf_->describe(out);
+    }
+
     /// The operand's value; rethrows its exception.
     T await_resume() { return frame_.promise().take_result(); }
 

@@ -34,6 +34,8 @@ protected:
     ~scheduler_base() = default;
 };
 
+class task_record;
+
 class task_header : public run_cell {
 public:
     task_header() noexcept = default;
@@ -54,6 +56,11 @@ public:
 
     // Owned by the holder of `running`, as is the run_cell part (the frame chain's state).
     std::coroutine_handle<> root_;           // frame of the root task; null once destroyed
+
+    // The task registry's record (runtime/src/task_registry.hpp), or null when the registry is
+    // off. Set at spawn before the task can run; cleared and freed at completion by the holder of
+    // `running`. Its statistics are written by the holder of `running`.
+    task_record* record_ = nullptr;
 
     // Rules of task_state's join_waker bit.
     waker join_waker_;
@@ -76,6 +83,10 @@ public:
     void drop_reference() noexcept;
     void drop_notification() noexcept { drop_reference(); }
     void drop_join_handle() noexcept;
+    // A dump, with a ref, after try_lock_for_inspection succeeded: lets go of `running`, and
+    // delivers a wake or abort that arrived meanwhile (runtime/src/task_registry.cpp). Consumes
+    // the ref.
+    void end_inspection() noexcept;
     // Join side: true if the output is ready to take; otherwise `w` is registered.
     bool poll_join(waker_ref w) noexcept;
     // Join side: withdraws the waker poll_join registered (a cancelled await of the handle).

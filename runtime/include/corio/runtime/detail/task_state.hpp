@@ -199,6 +199,24 @@ public:
         }
     }
 
+    // A dump inspects a suspended task (runtime/src/task_registry.cpp): takes `running` from a task
+    // that is idle, not notified and not cancelled, so that the inspector may read its frame chain
+    // (pending_leaf_) as a poll would, without polling. The caller holds a ref, which becomes the
+    // one transition_to_idle consumes when it lets go, exactly as a poll's notification ref.
+    // Fails (returns false, word unchanged) for a task that is queued, running, complete or
+    // cancelled: a dump shows those by their state alone. A notified task is refused because it
+    // sits in a run queue: a worker will pop it and must find it idle. A wake or abort that comes
+    // while the inspector holds `running` finds a running task and only sets notified (and
+    // cancelled); transition_to_idle then hands the inspector a notification to submit (or the
+    // cancellation to carry out), as it does a worker.
+    bool try_lock_for_inspection() noexcept {
+        return update_if([](snapshot& s) {
+            if (!s.is_idle() || s.is_notified() || s.is_cancelled()) return false;
+            s.set(snapshot::running);
+            return true;
+        });
+    }
+
     // join_handle destroyed before the task ran: the common case, one CAS.
     bool drop_join_handle_fast() noexcept {
         std::uint64_t expected = snapshot::initial;

@@ -251,6 +251,11 @@ public:
     }
     void finish() noexcept { leaf_.reset(); }
     leaf_type& leaf() noexcept { return *leaf_.get(); }
+    // For dumps (leaf.hpp, describe): the operand's leaf in words.
+    void describe(std::string& out) const {
+        if (leaf_) describe_operand(*leaf_.get(), out);
+        else out += "(finished)";
+    }
 
 private:
     Source source_;  // declared first: the leaf may point into it

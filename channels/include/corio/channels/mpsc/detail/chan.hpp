@@ -5,15 +5,19 @@
 
 #include <corio/channels/detail/batch_semaphore.hpp>
 #include <corio/channels/metrics.hpp>
-#include <corio/runtime/detail/atomic_waker.hpp>
 #include <corio/channels/mpsc/detail/block_list.hpp>
 #include <corio/channels/mpsc/detail/closed_waiters.hpp>
+#include <corio/runtime/detail/atomic_waker.hpp>
 #include <corio/runtime/waker.hpp>
+
+#include <fmt/format.h>
 
 #include <atomic>
 #include <cassert>
 #include <cstddef>
+#include <iterator>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -101,6 +105,15 @@ public:
     std::size_t len() const noexcept {
         if (bounded_) return max_capacity_ - sem_.available_permits();
         return unbounded_state_.load(std::memory_order_acquire) >> 1;
+    }
+
+    /// For dumps (leaf.hpp, describe): "mpsc channel (3 of 64 queued, 2 senders alive)". Reads
+    /// only atomics: callable from any thread.
+    void describe(std::string& out) const {
+        auto o = std::back_inserter(out);
+        if (bounded_) fmt::format_to(o, "mpsc channel ({} of {} queued, ", len(), max_capacity_);
+        else fmt::format_to(o, "unbounded mpsc channel ({} queued, ", len());
+        fmt::format_to(o, "{} senders alive{})", sender_count(), is_rx_closed() ? ", receiver closed" : "");
     }
 
     /// The receiver closed (or was destroyed): sends fail from now on.
