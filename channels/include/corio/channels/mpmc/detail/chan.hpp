@@ -23,16 +23,16 @@
 //   I4  rx_closed_ => senders_ is empty (close refuses every waiting sender).
 #pragma once
 
+#include <corio/channels/detail/adaptive_mutex_word.hpp>
 #include <corio/channels/metrics.hpp>
+#include <corio/channels/mpmc/detail/ring.hpp>
 #include <corio/channels/mpmc/detail/waiters.hpp>
-#include <corio/runtime/detail/adaptive_mutex.hpp>
 #include <corio/runtime/detail/intrusive_list.hpp>
 #include <corio/runtime/waker.hpp>
 
 #include <array>
 #include <atomic>
 #include <cstddef>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -44,7 +44,7 @@ enum class try_status { ok, empty_or_full, closed };
 
 template <class T>
 class chan {
-    using lock_t = std::unique_lock<adaptive_mutex>;
+    using lock_t = std::unique_lock<adaptive_mutex_word>;
 
 public:
     // capacity: SIZE_MAX for unbounded (bounded_ false), 0 for rendezvous.
@@ -84,8 +84,7 @@ public:
         const std::size_t n = rx_count_.load(std::memory_order_relaxed) - 1;
         rx_count_.store(n, std::memory_order_relaxed);
         if (n != 0) return;
-        std::deque<T> doomed = std::exchange(queue_, std::deque<T>{});
-        len_.store(0, std::memory_order_relaxed);
+        ring<T> doomed = std::exchange(queue_, ring<T>{});
         close_locked(lock);  // unlocks
         metrics_.dropped(doomed.size());
     }
@@ -102,7 +101,7 @@ public:
     // ---- queries (relaxed: a snapshot) -----------------------------------------------------
     bool bounded() const noexcept { return bounded_; }
     std::size_t max_capacity() const noexcept { return capacity_; }
-    std::size_t len() const noexcept { return len_.load(std::memory_order_relaxed); }
+    std::size_t len() const noexcept { return queue_.size(); }  // ring::size() is a relaxed atomic
     bool is_rx_closed() const noexcept { return rx_closed_.load(std::memory_order_acquire); }
     std::size_t sender_count() const noexcept { return tx_count_.load(std::memory_order_relaxed); }
     std::size_t receiver_count() const noexcept { return rx_count_.load(std::memory_order_relaxed); }
@@ -182,7 +181,7 @@ public:
         node.notified_ = false;
         if (take_locked(out, to_wake)) {
             if (receivers_.contains(&node)) receivers_.remove(&node);
-            old = std::move(node.waker_);
+            if (node.waker_) old = std::move(node.waker_);  // usually empty: notify took it
             lock.unlock();
             std::move(to_wake).wake();
             return poll_status::ready;
@@ -240,32 +239,39 @@ private:
     };
 
     // Takes the next value into `out` (the front of the queue, refilled from the oldest waiting
-    // sender; or, capacity 0, the oldest sender's value).
+    // sender; or, capacity 0, the oldest sender's value). The common case (a value queued, no
+    // sender waiting) stays inline; the two sender cases are out of line.
     bool take_locked(std::optional<T>& out, take_wakes& to_wake) noexcept {
-        if (!queue_.empty()) {
-            out.emplace(std::move(queue_.front()));
-            queue_.pop_front();
-            if (send_waiter<T>* s = senders_.pop_front()) {  // I1: the queue was full
-                push_locked(std::move(**s->value_));
-                deliver_locked(*s, to_wake.sender);
-                // The refill is a new value in the queue: like a send, it notifies a waiting
-                // receiver (I3). Without this, a receiver that stops after this take would
-                // leave the refill queued while another receiver sleeps.
-                to_wake.receiver = notify_one_locked();
-            } else {
-                len_.store(queue_.size(), std::memory_order_relaxed);
-            }
+        if (!queue_.empty()) [[likely]] {
+            queue_.pop_front_into(out);
+            if (!senders_.empty()) [[unlikely]] refill_locked(to_wake);  // I1: the queue was full
             metrics_.received();
             return true;
         }
-        if (send_waiter<T>* s = senders_.pop_front()) {  // I2: rendezvous, straight from the sender
-            out.emplace(std::move(**s->value_));
-            metrics_.sent();
-            deliver_locked(*s, to_wake.sender);
-            metrics_.received();
+        if (!senders_.empty()) {  // I2: rendezvous, straight from the sender
+            take_from_sender_locked(out, to_wake);
             return true;
         }
         return false;
+    }
+
+    // A take freed a slot of a full queue while senders wait: the oldest one's value fills it.
+    [[gnu::noinline]] void refill_locked(take_wakes& to_wake) noexcept {
+        send_waiter<T>* s = senders_.pop_front();
+        push_locked(std::move(**s->value_));
+        deliver_locked(*s, to_wake.sender);
+        // The refill is a new value in the queue: like a send, it notifies a waiting receiver
+        // (I3). Without this, a receiver that stops after this take would leave the refill queued
+        // while another receiver sleeps.
+        to_wake.receiver = notify_one_locked();
+    }
+
+    [[gnu::noinline]] void take_from_sender_locked(std::optional<T>& out, take_wakes& to_wake) noexcept {
+        send_waiter<T>* s = senders_.pop_front();
+        out.emplace(std::move(**s->value_));
+        metrics_.sent();
+        deliver_locked(*s, to_wake.sender);
+        metrics_.received();
     }
 
     // The sender's value is gone (moved by the caller): empty it, take the waker, and publish.
@@ -278,7 +284,6 @@ private:
 
     void push_locked(T&& v) noexcept {
         queue_.push_back(std::move(v));
-        len_.store(queue_.size(), std::memory_order_relaxed);
         metrics_.sent_with_len([this] { return queue_.size(); });
     }
 
@@ -326,6 +331,13 @@ private:
         }
     }
 
+    // Layout: the fields every operation reads but (nearly) never writes come first, in one
+    // cache line that each core keeps a shared copy of; the lock and everything written under it
+    // share the next line, so that an operation dirties one line, which the other core fetches
+    // once per lock hand-off: mutex_ (8 with padding), queue_ (32), receivers_ (16) and the head of
+    // senders_ (the fast paths read only the heads of the lists). The length that len() reads
+    // without the lock is the ring's own size (ring.hpp); a separate counter among the read-mostly
+    // fields made every send and receive invalidate the other core's copy of that line.
     const std::size_t capacity_;
     const bool bounded_;
     const metrics_slot metrics_;  // set at construction; read by both sides
@@ -333,12 +345,11 @@ private:
     std::atomic<std::size_t> tx_count_{1};   // written under mutex_
     std::atomic<std::size_t> rx_count_{1};   // written under mutex_
     std::atomic<bool> rx_closed_{false};     // set once, under mutex_; never cleared
-    std::atomic<std::size_t> len_{0};        // mirrors queue_.size(), written under mutex_
 
-    alignas(64) adaptive_mutex mutex_;
+    alignas(64) adaptive_mutex_word mutex_;
     // Guarded by mutex_: the values (oldest at the front), the receivers waiting (oldest first),
     // and the senders waiting with their values (oldest first).
-    std::deque<T> queue_;
+    ring<T> queue_;
     intrusive_list<recv_waiter, &recv_waiter::hook_> receivers_;
     intrusive_list<send_waiter<T>, &send_waiter<T>::hook_> senders_;
 };
