@@ -111,13 +111,57 @@ public:
 
     /// The send protocol. ready: the value was queued or taken (value is empty). closed: the
     /// value is still in `value`. pending: `node` is linked with `w`.
+    /// The fast path (inline): room in the queue and nobody to wake; the rest is poll_send_locked.
     poll_status poll_send(send_waiter<T>& node, std::optional<T>& value, waker_ref w) noexcept {
         if (node.delivered_.load(std::memory_order_acquire)) {
             node.delivered_.store(false, std::memory_order_relaxed);  // the owner's, after acquire
             return poll_status::ready;
         }
-        waker to_wake, old;
+        mutex_.lock();
+        // Not delivered meanwhile (that would leave the node unlinked and the value gone), not
+        // waiting (I1: it would have to stay behind itself), a free slot, no receiver to notify.
+        if (!node.delivered_.load(std::memory_order_relaxed) && !rx_closed_.load(std::memory_order_relaxed) &&
+            !senders_.contains(&node) && (!bounded_ || queue_.size() < capacity_) && receivers_.empty())
+            [[likely]] {
+            push_locked(std::move(*value));
+            value.reset();
+            mutex_.unlock();
+            return poll_status::ready;
+        }
+        return poll_send_locked(node, value, w);
+    }
+
+    /// Undoes a pending send: unlinks the node and drops its waker. A node already delivered
+    /// stays delivered (the send happened; its next poll reports ready). Out of line, as
+    /// cancel_recv: the operations' destructors call cancel(), and inlined, this slow path made
+    /// every completed operation's destructor save and restore six registers.
+    [[gnu::noinline]] void cancel_send(send_waiter<T>& node) noexcept {
+        waker old;
         lock_t lock(mutex_);
+        if (senders_.contains(&node)) senders_.remove(&node);
+        old = std::move(node.waker_);
+        node.value_ = nullptr;
+    }
+
+    /// try_send / unbounded send: never waits. empty_or_full: bounded and no free slot (or
+    /// capacity 0: there is never a slot to leave a value in).
+    try_status try_send(T& value) noexcept {
+        lock_t lock(mutex_);
+        if (rx_closed_.load(std::memory_order_relaxed)) return try_status::closed;
+        if (bounded_ && queue_.size() >= capacity_) return try_status::empty_or_full;
+        push_locked(std::move(value));
+        waker to_wake = notify_one_locked();
+        lock.unlock();
+        std::move(to_wake).wake();
+        return try_status::ok;
+    }
+
+private:
+    // poll_send with mutex_ held (released here): every case.
+    [[gnu::noinline]] poll_status poll_send_locked(send_waiter<T>& node, std::optional<T>& value,
+                                                   waker_ref w) noexcept {
+        waker to_wake, old;
+        lock_t lock(mutex_, std::adopt_lock);
         if (node.delivered_.load(std::memory_order_relaxed)) {  // delivered meanwhile
             node.delivered_.store(false, std::memory_order_relaxed);
             return poll_status::ready;
@@ -147,58 +191,28 @@ public:
         return poll_status::pending;
     }
 
-    /// Undoes a pending send: unlinks the node and drops its waker. A node already delivered
-    /// stays delivered (the send happened; its next poll reports ready).
-    void cancel_send(send_waiter<T>& node) noexcept {
-        waker old;
-        lock_t lock(mutex_);
-        if (senders_.contains(&node)) senders_.remove(&node);
-        old = std::move(node.waker_);
-        node.value_ = nullptr;
-    }
-
-    /// try_send / unbounded send: never waits. empty_or_full: bounded and no free slot (or
-    /// capacity 0: there is never a slot to leave a value in).
-    try_status try_send(T& value) noexcept {
-        lock_t lock(mutex_);
-        if (rx_closed_.load(std::memory_order_relaxed)) return try_status::closed;
-        if (bounded_ && queue_.size() >= capacity_) return try_status::empty_or_full;
-        push_locked(std::move(value));
-        waker to_wake = notify_one_locked();
-        lock.unlock();
-        std::move(to_wake).wake();
-        return try_status::ok;
-    }
-
+public:
     // ---- receiving -------------------------------------------------------------------------
 
     /// The receive protocol. ready: `out` holds a value. closed: the end (every sender gone or
     /// the channel closed, and nothing left). pending: `node` is linked with `w`.
+    /// The fast path (inline): a value queued, no sender waiting to refill the slot, and the node
+    /// holding nothing (not linked, no waker); the rest is poll_recv_locked.
     poll_status poll_recv(recv_waiter& node, std::optional<T>& out, waker_ref w) noexcept {
-        take_wakes to_wake;
-        waker old;
-        lock_t lock(mutex_);
-        node.notified_ = false;
-        if (take_locked(out, to_wake)) {
-            if (receivers_.contains(&node)) receivers_.remove(&node);
-            if (node.waker_) old = std::move(node.waker_);  // usually empty: notify took it
-            lock.unlock();
-            std::move(to_wake).wake();
+        mutex_.lock();
+        if (!queue_.empty() && senders_.empty() && !receivers_.contains(&node) && !node.waker_) [[likely]] {
+            node.notified_ = false;
+            queue_.pop_front_into(out);
+            metrics_.received();
+            mutex_.unlock();
             return poll_status::ready;
         }
-        if (tx_count_.load(std::memory_order_relaxed) == 0 || rx_closed_.load(std::memory_order_relaxed)) {
-            if (receivers_.contains(&node)) receivers_.remove(&node);
-            old = std::move(node.waker_);
-            return poll_status::closed;
-        }
-        if (!node.waker_.will_wake(w)) old = std::exchange(node.waker_, w.clone());
-        if (!receivers_.contains(&node)) receivers_.push_back(&node);
-        return poll_status::pending;
+        return poll_recv_locked(node, out, w);
     }
 
     /// Undoes a pending recv: unlinks the node and drops its waker; a notification it had been
-    /// given goes to the next waiting receiver (I3). Nothing was taken.
-    void cancel_recv(recv_waiter& node) noexcept {
+    /// given goes to the next waiting receiver (I3). Nothing was taken. Out of line (cancel_send).
+    [[gnu::noinline]] void cancel_recv(recv_waiter& node) noexcept {
         waker old, forward;
         lock_t lock(mutex_);
         if (receivers_.contains(&node)) {
@@ -226,6 +240,29 @@ public:
     }
 
 private:
+    // poll_recv with mutex_ held (released here): every case.
+    [[gnu::noinline]] poll_status poll_recv_locked(recv_waiter& node, std::optional<T>& out, waker_ref w) noexcept {
+        take_wakes to_wake;
+        waker old;
+        lock_t lock(mutex_, std::adopt_lock);
+        node.notified_ = false;
+        if (take_locked(out, to_wake)) {
+            if (receivers_.contains(&node)) receivers_.remove(&node);
+            if (node.waker_) old = std::move(node.waker_);  // usually empty: notify took it
+            lock.unlock();
+            std::move(to_wake).wake();
+            return poll_status::ready;
+        }
+        if (tx_count_.load(std::memory_order_relaxed) == 0 || rx_closed_.load(std::memory_order_relaxed)) {
+            if (receivers_.contains(&node)) receivers_.remove(&node);
+            old = std::move(node.waker_);
+            return poll_status::closed;
+        }
+        if (!node.waker_.will_wake(w)) old = std::exchange(node.waker_, w.clone());
+        if (!receivers_.contains(&node)) receivers_.push_back(&node);
+        return poll_status::pending;
+    }
+
     ~chan() = default;  // release() deletes; what is still queued goes with it
 
     // What a take wakes once the lock is released: the sender whose value it took, and the
