@@ -20,8 +20,9 @@
 //           unlock(): exchange(0); if it was 2, wake one sleeper.
 // Ordering: the acquiring CAS/exchange are acquire and the unlock's exchange is release, so the
 //           next holder sees every write made under the lock (what ThreadSanitizer checks too:
-//           it sees the atomics). The sleep is std::atomic::wait (a futex on Linux), which
-//           returns at once if the word is no longer 2.
+//           it sees the atomics). The sleep is std::atomic::wait (a futex on Linux; libstdc++
+//           spins and yields a few rounds more first), which returns at once if the word is no
+//           longer 2; notify_one makes no system call unless a thread waits on the word.
 // Meets Lockable (std::unique_lock, std::lock_guard).
 #pragma once
 

@@ -14,6 +14,11 @@
 //   notify   unlink the oldest waiting receiver, mark it notified, wake it: it comes and takes a
 //            value. Receivers are woken, never handed a value, so a receive cancelled after its
 //            wake has taken nothing, and each consumer takes values in queue order.
+//   Fast paths: poll_send and poll_recv inline the one case of their protocol in which nothing
+//            else applies (send: a free slot, not waiting, nobody to notify; recv: a value
+//            queued, no sender to refill from, the node holding nothing), and hand the held lock
+//            to poll_send_locked / poll_recv_locked, the whole protocol, otherwise. The first
+//            branches of the whole protocol do the same, so the fast paths change no outcome.
 // Invariants (under mutex_):
 //   I1  bounded, capacity > 0: senders_ non-empty => queue_.size() == capacity_. A sender waits
 //       only on a full queue, and a receive that frees a slot refills it from the oldest sender.
@@ -370,11 +375,12 @@ private:
 
     // Layout: the fields every operation reads but (nearly) never writes come first, in one
     // cache line that each core keeps a shared copy of; the lock and everything written under it
-    // share the next line, so that an operation dirties one line, which the other core fetches
-    // once per lock hand-off: mutex_ (8 with padding), queue_ (32), receivers_ (16) and the head of
-    // senders_ (the fast paths read only the heads of the lists). The length that len() reads
-    // without the lock is the ring's own size (ring.hpp); a separate counter among the read-mostly
-    // fields made every send and receive invalidate the other core's copy of that line.
+    // start the next line, so that an operation dirties the lines the other core has to fetch
+    // anyway on a lock hand-off: mutex_ (8 with padding), queue_ (32) and receivers_ (24) fill it;
+    // senders_ starts the one after (a fast path reads only its head, and writes it only while
+    // senders wait). The length that len() reads without the lock is the ring's own size
+    // (ring.hpp); a separate counter among the read-mostly fields made every send and receive
+    // invalidate the other core's copy of that line.
     const std::size_t capacity_;
     const bool bounded_;
     const metrics_slot metrics_;  // set at construction; read by both sides

@@ -4,15 +4,15 @@
 // Why not std::deque: under the channel's lock every operation pays for it. deque::size() is
 // computed from two iterators, push_back and pop_front check block boundaries, and every 64
 // values (512-byte blocks of u64) the back allocates a block and the front frees one, usually on
-// another thread. A ring is an index and a mask: in mpmc_contended the deque was ~15% of the
+// another thread. A ring is an index and a mask: in mpmc_contended the deque cost ~60 of ~540
 // instructions per message (docs/design/mpmc.md, "Performance").
 //
 // Shape: slots_[(head_ + i) & (cap - 1)] for i < size_ hold the values, oldest first; cap is 0 or
 //   a power of two. A push onto a full ring doubles it (at least min_cap), moving the values in
 //   order; a bounded channel never holds more than its capacity, so its ring stops at the next
 //   power of two above it. A pop that empties a ring of more than keep_cap slots frees it: an
-//   unbounded channel does not keep a burst's memory for good, and a bounded one reallocates at
-//   most once per keep_cap messages for that.
+//   unbounded channel does not keep a burst's memory for good. Growing back costs about two
+//   moves per value, paid only after more than keep_cap values have been queued at once.
 // Not thread-safe: the channel guards it with its mutex, except size(), which may be read from
 //   any thread as a snapshot (chan::len()): size_ is an atomic written only under the mutex, with
 //   relaxed plain stores (no read-modify-write: there is one writer at a time). It lives here,
