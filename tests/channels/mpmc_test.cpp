@@ -1,8 +1,11 @@
 // mpmc_test: corio::mpmc bounded / unbounded / rendezvous delivery, each value to exactly one
 // receiver, per-sender FIFO, disconnection both ways and close(), try_ and blocking_ twins,
-// send_timeout, metrics, select over two receives. The leaf contract of recv/send, driven by hand,
+// send_timeout, metrics, select over two receives; the channel's ring buffer and mutex on their
+// own (mpmc/detail/ring.hpp, detail/adaptive_mutex_word.hpp). The leaf contract of recv/send, driven by hand,
 // is in mpmc_cancel_test.cpp.
+#include <corio/channels/detail/adaptive_mutex_word.hpp>
 #include <corio/channels/mpmc.hpp>
+#include <corio/channels/mpmc/detail/ring.hpp>
 #include <corio/runtime/runtime.hpp>
 #include <corio/runtime/select.hpp>
 #include <corio/runtime/yield_now.hpp>
@@ -10,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <mutex>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -319,6 +323,65 @@ TEST(mpmc, select_over_two_receives_loses_nothing) {
         EXPECT_EQ(from_a[static_cast<std::size_t>(i)], i);
         EXPECT_EQ(from_b[static_cast<std::size_t>(i)], 1000 + i);
     }
+}
+
+// The ring, through wrap-around, growth while wrapped, and the release of a large drained ring:
+// FIFO throughout, and every value constructed is destroyed exactly once (counted).
+TEST(mpmc_ring, stays_fifo_across_wraps_and_growth_and_destroys_every_value_once) {
+    const int live_before = counted::live();
+    {
+        corio::detail::mpmc::ring<counted> r;
+        int next_in = 0, next_out = 0;
+        std::optional<counted> out;
+        // Push 3, pop 2, repeatedly: the head walks around each capacity while the ring grows.
+        while (next_in < 20000) {
+            for (int i = 0; i < 3; ++i) r.push_back(counted(next_in++));
+            for (int i = 0; i < 2; ++i) {
+                r.pop_front_into(out);
+                ASSERT_EQ(out->value, next_out++);
+            }
+        }
+        EXPECT_EQ(r.size(), static_cast<std::size_t>(next_in - next_out));
+        while (!r.empty()) {  // drains past keep_cap: the ring frees its slots
+            r.pop_front_into(out);
+            ASSERT_EQ(out->value, next_out++);
+        }
+        out.reset();
+        EXPECT_EQ(counted::live(), live_before);
+        r.push_back(counted(-1));  // usable again after the release
+        corio::detail::mpmc::ring<counted> moved(std::move(r));
+        EXPECT_TRUE(r.empty());
+        EXPECT_EQ(moved.size(), 1u);
+        r = std::move(moved);
+        EXPECT_EQ(r.size(), 1u);
+    }  // one value left: destroyed with the ring
+    EXPECT_EQ(counted::live(), live_before);
+}
+
+// Mutual exclusion under contention (more threads than cores, and a plain counter that loses
+// increments if two holders ever overlap). The test holds the lock while the threads start, so
+// that they spin out and sleep on the word (the pause only makes that likely; nothing depends on
+// it), and every unlock after that has sleepers to wake.
+TEST(mpmc_mutex, excludes_under_contention) {
+    corio::detail::adaptive_mutex_word m;
+    std::uint64_t counter = 0;
+    constexpr int threads = 4, rounds = 50000;
+    std::vector<std::thread> ts;
+    m.lock();
+    for (int t = 0; t < threads; ++t)
+        ts.emplace_back([&] {
+            for (int i = 0; i < rounds; ++i) {
+                std::lock_guard<corio::detail::adaptive_mutex_word> g(m);
+                ++counter;
+            }
+        });
+    std::this_thread::sleep_for(20ms);
+    m.unlock();
+    for (auto& t : ts) t.join();
+    EXPECT_EQ(counter, std::uint64_t{threads} * rounds);
+    EXPECT_TRUE(m.try_lock());
+    EXPECT_FALSE(m.try_lock());
+    m.unlock();
 }
 
 }  // namespace

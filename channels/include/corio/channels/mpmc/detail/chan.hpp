@@ -14,6 +14,11 @@
 //   notify   unlink the oldest waiting receiver, mark it notified, wake it: it comes and takes a
 //            value. Receivers are woken, never handed a value, so a receive cancelled after its
 //            wake has taken nothing, and each consumer takes values in queue order.
+//   Fast paths: poll_send and poll_recv inline the one case of their protocol in which nothing
+//            else applies (send: a free slot, not waiting, nobody to notify; recv: a value
+//            queued, no sender to refill from, the node holding nothing), and hand the held lock
+//            to poll_send_locked / poll_recv_locked, the whole protocol, otherwise. The first
+//            branches of the whole protocol do the same, so the fast paths change no outcome.
 // Invariants (under mutex_):
 //   I1  bounded, capacity > 0: senders_ non-empty => queue_.size() == capacity_. A sender waits
 //       only on a full queue, and a receive that frees a slot refills it from the oldest sender.
@@ -23,16 +28,16 @@
 //   I4  rx_closed_ => senders_ is empty (close refuses every waiting sender).
 #pragma once
 
+#include <corio/channels/detail/adaptive_mutex_word.hpp>
 #include <corio/channels/metrics.hpp>
+#include <corio/channels/mpmc/detail/ring.hpp>
 #include <corio/channels/mpmc/detail/waiters.hpp>
-#include <corio/runtime/detail/adaptive_mutex.hpp>
 #include <corio/runtime/detail/intrusive_list.hpp>
 #include <corio/runtime/waker.hpp>
 
 #include <array>
 #include <atomic>
 #include <cstddef>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -44,7 +49,7 @@ enum class try_status { ok, empty_or_full, closed };
 
 template <class T>
 class chan {
-    using lock_t = std::unique_lock<adaptive_mutex>;
+    using lock_t = std::unique_lock<adaptive_mutex_word>;
 
 public:
     // capacity: SIZE_MAX for unbounded (bounded_ false), 0 for rendezvous.
@@ -84,8 +89,7 @@ public:
         const std::size_t n = rx_count_.load(std::memory_order_relaxed) - 1;
         rx_count_.store(n, std::memory_order_relaxed);
         if (n != 0) return;
-        std::deque<T> doomed = std::exchange(queue_, std::deque<T>{});
-        len_.store(0, std::memory_order_relaxed);
+        ring<T> doomed = std::exchange(queue_, ring<T>{});
         close_locked(lock);  // unlocks
         metrics_.dropped(doomed.size());
     }
@@ -102,7 +106,7 @@ public:
     // ---- queries (relaxed: a snapshot) -----------------------------------------------------
     bool bounded() const noexcept { return bounded_; }
     std::size_t max_capacity() const noexcept { return capacity_; }
-    std::size_t len() const noexcept { return len_.load(std::memory_order_relaxed); }
+    std::size_t len() const noexcept { return queue_.size(); }  // ring::size() is a relaxed atomic
     bool is_rx_closed() const noexcept { return rx_closed_.load(std::memory_order_acquire); }
     std::size_t sender_count() const noexcept { return tx_count_.load(std::memory_order_relaxed); }
     std::size_t receiver_count() const noexcept { return rx_count_.load(std::memory_order_relaxed); }
@@ -112,13 +116,57 @@ public:
 
     /// The send protocol. ready: the value was queued or taken (value is empty). closed: the
     /// value is still in `value`. pending: `node` is linked with `w`.
+    /// The fast path (inline): room in the queue and nobody to wake; the rest is poll_send_locked.
     poll_status poll_send(send_waiter<T>& node, std::optional<T>& value, waker_ref w) noexcept {
         if (node.delivered_.load(std::memory_order_acquire)) {
             node.delivered_.store(false, std::memory_order_relaxed);  // the owner's, after acquire
             return poll_status::ready;
         }
-        waker to_wake, old;
+        mutex_.lock();
+        // Not delivered meanwhile (that would leave the node unlinked and the value gone), not
+        // waiting (I1: it would have to stay behind itself), a free slot, no receiver to notify.
+        if (!node.delivered_.load(std::memory_order_relaxed) && !rx_closed_.load(std::memory_order_relaxed) &&
+            !senders_.contains(&node) && (!bounded_ || queue_.size() < capacity_) && receivers_.empty())
+            [[likely]] {
+            push_locked(std::move(*value));
+            value.reset();
+            mutex_.unlock();
+            return poll_status::ready;
+        }
+        return poll_send_locked(node, value, w);
+    }
+
+    /// Undoes a pending send: unlinks the node and drops its waker. A node already delivered
+    /// stays delivered (the send happened; its next poll reports ready). Out of line, as
+    /// cancel_recv: the operations' destructors call cancel(), and inlined, this slow path made
+    /// every completed operation's destructor save and restore six registers.
+    [[gnu::noinline]] void cancel_send(send_waiter<T>& node) noexcept {
+        waker old;
         lock_t lock(mutex_);
+        if (senders_.contains(&node)) senders_.remove(&node);
+        old = std::move(node.waker_);
+        node.value_ = nullptr;
+    }
+
+    /// try_send / unbounded send: never waits. empty_or_full: bounded and no free slot (or
+    /// capacity 0: there is never a slot to leave a value in).
+    try_status try_send(T& value) noexcept {
+        lock_t lock(mutex_);
+        if (rx_closed_.load(std::memory_order_relaxed)) return try_status::closed;
+        if (bounded_ && queue_.size() >= capacity_) return try_status::empty_or_full;
+        push_locked(std::move(value));
+        waker to_wake = notify_one_locked();
+        lock.unlock();
+        std::move(to_wake).wake();
+        return try_status::ok;
+    }
+
+private:
+    // poll_send with mutex_ held (released here): every case.
+    [[gnu::noinline]] poll_status poll_send_locked(send_waiter<T>& node, std::optional<T>& value,
+                                                   waker_ref w) noexcept {
+        waker to_wake, old;
+        lock_t lock(mutex_, std::adopt_lock);
         if (node.delivered_.load(std::memory_order_relaxed)) {  // delivered meanwhile
             node.delivered_.store(false, std::memory_order_relaxed);
             return poll_status::ready;
@@ -148,58 +196,28 @@ public:
         return poll_status::pending;
     }
 
-    /// Undoes a pending send: unlinks the node and drops its waker. A node already delivered
-    /// stays delivered (the send happened; its next poll reports ready).
-    void cancel_send(send_waiter<T>& node) noexcept {
-        waker old;
-        lock_t lock(mutex_);
-        if (senders_.contains(&node)) senders_.remove(&node);
-        old = std::move(node.waker_);
-        node.value_ = nullptr;
-    }
-
-    /// try_send / unbounded send: never waits. empty_or_full: bounded and no free slot (or
-    /// capacity 0: there is never a slot to leave a value in).
-    try_status try_send(T& value) noexcept {
-        lock_t lock(mutex_);
-        if (rx_closed_.load(std::memory_order_relaxed)) return try_status::closed;
-        if (bounded_ && queue_.size() >= capacity_) return try_status::empty_or_full;
-        push_locked(std::move(value));
-        waker to_wake = notify_one_locked();
-        lock.unlock();
-        std::move(to_wake).wake();
-        return try_status::ok;
-    }
-
+public:
     // ---- receiving -------------------------------------------------------------------------
 
     /// The receive protocol. ready: `out` holds a value. closed: the end (every sender gone or
     /// the channel closed, and nothing left). pending: `node` is linked with `w`.
+    /// The fast path (inline): a value queued, no sender waiting to refill the slot, and the node
+    /// holding nothing (not linked, no waker); the rest is poll_recv_locked.
     poll_status poll_recv(recv_waiter& node, std::optional<T>& out, waker_ref w) noexcept {
-        take_wakes to_wake;
-        waker old;
-        lock_t lock(mutex_);
-        node.notified_ = false;
-        if (take_locked(out, to_wake)) {
-            if (receivers_.contains(&node)) receivers_.remove(&node);
-            old = std::move(node.waker_);
-            lock.unlock();
-            std::move(to_wake).wake();
+        mutex_.lock();
+        if (!queue_.empty() && senders_.empty() && !receivers_.contains(&node) && !node.waker_) [[likely]] {
+            node.notified_ = false;
+            queue_.pop_front_into(out);
+            metrics_.received();
+            mutex_.unlock();
             return poll_status::ready;
         }
-        if (tx_count_.load(std::memory_order_relaxed) == 0 || rx_closed_.load(std::memory_order_relaxed)) {
-            if (receivers_.contains(&node)) receivers_.remove(&node);
-            old = std::move(node.waker_);
-            return poll_status::closed;
-        }
-        if (!node.waker_.will_wake(w)) old = std::exchange(node.waker_, w.clone());
-        if (!receivers_.contains(&node)) receivers_.push_back(&node);
-        return poll_status::pending;
+        return poll_recv_locked(node, out, w);
     }
 
     /// Undoes a pending recv: unlinks the node and drops its waker; a notification it had been
-    /// given goes to the next waiting receiver (I3). Nothing was taken.
-    void cancel_recv(recv_waiter& node) noexcept {
+    /// given goes to the next waiting receiver (I3). Nothing was taken. Out of line (cancel_send).
+    [[gnu::noinline]] void cancel_recv(recv_waiter& node) noexcept {
         waker old, forward;
         lock_t lock(mutex_);
         if (receivers_.contains(&node)) {
@@ -227,6 +245,29 @@ public:
     }
 
 private:
+    // poll_recv with mutex_ held (released here): every case.
+    [[gnu::noinline]] poll_status poll_recv_locked(recv_waiter& node, std::optional<T>& out, waker_ref w) noexcept {
+        take_wakes to_wake;
+        waker old;
+        lock_t lock(mutex_, std::adopt_lock);
+        node.notified_ = false;
+        if (take_locked(out, to_wake)) {
+            if (receivers_.contains(&node)) receivers_.remove(&node);
+            if (node.waker_) old = std::move(node.waker_);  // usually empty: notify took it
+            lock.unlock();
+            std::move(to_wake).wake();
+            return poll_status::ready;
+        }
+        if (tx_count_.load(std::memory_order_relaxed) == 0 || rx_closed_.load(std::memory_order_relaxed)) {
+            if (receivers_.contains(&node)) receivers_.remove(&node);
+            old = std::move(node.waker_);
+            return poll_status::closed;
+        }
+        if (!node.waker_.will_wake(w)) old = std::exchange(node.waker_, w.clone());
+        if (!receivers_.contains(&node)) receivers_.push_back(&node);
+        return poll_status::pending;
+    }
+
     ~chan() = default;  // release() deletes; what is still queued goes with it
 
     // What a take wakes once the lock is released: the sender whose value it took, and the
@@ -240,32 +281,39 @@ private:
     };
 
     // Takes the next value into `out` (the front of the queue, refilled from the oldest waiting
-    // sender; or, capacity 0, the oldest sender's value).
+    // sender; or, capacity 0, the oldest sender's value). The common case (a value queued, no
+    // sender waiting) stays inline; the two sender cases are out of line.
     bool take_locked(std::optional<T>& out, take_wakes& to_wake) noexcept {
-        if (!queue_.empty()) {
-            out.emplace(std::move(queue_.front()));
-            queue_.pop_front();
-            if (send_waiter<T>* s = senders_.pop_front()) {  // I1: the queue was full
-                push_locked(std::move(**s->value_));
-                deliver_locked(*s, to_wake.sender);
-                // The refill is a new value in the queue: like a send, it notifies a waiting
-                // receiver (I3). Without this, a receiver that stops after this take would
-                // leave the refill queued while another receiver sleeps.
-                to_wake.receiver = notify_one_locked();
-            } else {
-                len_.store(queue_.size(), std::memory_order_relaxed);
-            }
+        if (!queue_.empty()) [[likely]] {
+            queue_.pop_front_into(out);
+            if (!senders_.empty()) [[unlikely]] refill_locked(to_wake);  // I1: the queue was full
             metrics_.received();
             return true;
         }
-        if (send_waiter<T>* s = senders_.pop_front()) {  // I2: rendezvous, straight from the sender
-            out.emplace(std::move(**s->value_));
-            metrics_.sent();
-            deliver_locked(*s, to_wake.sender);
-            metrics_.received();
+        if (!senders_.empty()) {  // I2: rendezvous, straight from the sender
+            take_from_sender_locked(out, to_wake);
             return true;
         }
         return false;
+    }
+
+    // A take freed a slot of a full queue while senders wait: the oldest one's value fills it.
+    [[gnu::noinline]] void refill_locked(take_wakes& to_wake) noexcept {
+        send_waiter<T>* s = senders_.pop_front();
+        push_locked(std::move(**s->value_));
+        deliver_locked(*s, to_wake.sender);
+        // The refill is a new value in the queue: like a send, it notifies a waiting receiver
+        // (I3). Without this, a receiver that stops after this take would leave the refill queued
+        // while another receiver sleeps.
+        to_wake.receiver = notify_one_locked();
+    }
+
+    [[gnu::noinline]] void take_from_sender_locked(std::optional<T>& out, take_wakes& to_wake) noexcept {
+        send_waiter<T>* s = senders_.pop_front();
+        out.emplace(std::move(**s->value_));
+        metrics_.sent();
+        deliver_locked(*s, to_wake.sender);
+        metrics_.received();
     }
 
     // The sender's value is gone (moved by the caller): empty it, take the waker, and publish.
@@ -278,7 +326,6 @@ private:
 
     void push_locked(T&& v) noexcept {
         queue_.push_back(std::move(v));
-        len_.store(queue_.size(), std::memory_order_relaxed);
         metrics_.sent_with_len([this] { return queue_.size(); });
     }
 
@@ -326,6 +373,14 @@ private:
         }
     }
 
+    // Layout: the fields every operation reads but (nearly) never writes come first, in one
+    // cache line that each core keeps a shared copy of; the lock and everything written under it
+    // start the next line, so that an operation dirties the lines the other core has to fetch
+    // anyway on a lock hand-off: mutex_ (8 with padding), queue_ (32) and receivers_ (24) fill it;
+    // senders_ starts the one after (a fast path reads only its head, and writes it only while
+    // senders wait). The length that len() reads without the lock is the ring's own size
+    // (ring.hpp); a separate counter among the read-mostly fields made every send and receive
+    // invalidate the other core's copy of that line.
     const std::size_t capacity_;
     const bool bounded_;
     const metrics_slot metrics_;  // set at construction; read by both sides
@@ -333,12 +388,11 @@ private:
     std::atomic<std::size_t> tx_count_{1};   // written under mutex_
     std::atomic<std::size_t> rx_count_{1};   // written under mutex_
     std::atomic<bool> rx_closed_{false};     // set once, under mutex_; never cleared
-    std::atomic<std::size_t> len_{0};        // mirrors queue_.size(), written under mutex_
 
-    alignas(64) adaptive_mutex mutex_;
+    alignas(64) adaptive_mutex_word mutex_;
     // Guarded by mutex_: the values (oldest at the front), the receivers waiting (oldest first),
     // and the senders waiting with their values (oldest first).
-    std::deque<T> queue_;
+    ring<T> queue_;
     intrusive_list<recv_waiter, &recv_waiter::hook_> receivers_;
     intrusive_list<send_waiter<T>, &send_waiter<T>::hook_> senders_;
 };
