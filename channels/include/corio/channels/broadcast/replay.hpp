@@ -23,7 +23,9 @@ namespace corio::broadcast {
 
 /// `broadcast::channel<T>(capacity, broadcast::replay(n) [, corio::with_metrics])`.
 struct replay {
+    /// Keeps the last `n` values for late subscribers (n may be 0: no replay).
     constexpr explicit replay(std::size_t n) noexcept : last(n) {}
+    /// How many of the most recent values a new subscriber receives first.
     std::size_t last;  // how many of the most recent values a new subscriber receives first
 };
 
