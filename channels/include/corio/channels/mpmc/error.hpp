@@ -22,14 +22,19 @@
 namespace corio::mpmc {
 
 using ::corio::send_error;
+/// try_send(): full or closed, with the value handed back (the same type as mpsc's).
 template <class T>
 using try_send_error = ::corio::mpsc::try_send_error<T>;
+/// send_timeout(): timeout or closed, with the value handed back (the same type as mpsc's).
 template <class T>
 using send_timeout_error = ::corio::mpsc::send_timeout_error<T>;
+/// try_recv(): empty or closed (the same type as mpsc's).
 using try_recv_error = ::corio::mpsc::try_recv_error;
 
+/// recv_timeout(): the deadline passed with nothing received, or the channel is closed and drained.
 enum class recv_timeout_error { timeout, closed };
 
+/// "timed out waiting on receive operation" or "channel closed": what fmt prints.
 constexpr std::string_view to_string(recv_timeout_error e) noexcept {
     return e == recv_timeout_error::timeout ? "timed out waiting on receive operation" : "channel closed";
 }
