@@ -41,15 +41,26 @@ namespace corio {
 
 /// A snapshot of a channel's counters.
 struct channel_metrics {
+    /// Messages that entered the channel (mpsc: pushed; broadcast: a send() that found receivers;
+    /// watch: versions published; oneshot: a successful send).
     std::uint64_t sent = 0;
+    /// Messages handed to a receiver (broadcast: one per receiver's copy; watch: versions a
+    /// receiver observed).
     std::uint64_t received = 0;
+    /// Messages that never reached a receiver: failed or timed-out sends (the value handed back
+    /// counts), values queued when the receiver went away, sends that found no receiver.
     std::uint64_t dropped = 0;
+    /// Broadcast only: values receivers skipped because they fell behind (the sum of the
+    /// recv_error::lagged counts).
     std::uint64_t lagged = 0;
+    /// The largest length seen at a send (mpsc: queued plus reserved; broadcast: values retained);
+    /// may read slightly high, never low. 0 for watch and oneshot.
     std::uint64_t high_water = 0;
 };
 
 /// Options for a channel's factory function.
 struct channel_options {
+    /// Count the channel's traffic (channel_metrics); off by default, and free when off.
     bool metrics = false;
 };
 

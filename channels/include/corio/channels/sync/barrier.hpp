@@ -39,15 +39,22 @@ namespace corio::sync {
 /// What a barrier wait yields: whether this waiter completed its generation.
 class barrier_wait_result {
 public:
+    /// The result of a wait that was a leader (`leader` true) or not.
     explicit barrier_wait_result(bool leader) noexcept : leader_(leader) {}
+    /// True for exactly one wait per generation: the n-th, which released the others.
     bool is_leader() const noexcept { return leader_; }
 
 private:
     bool leader_;
 };
 
+/// Lets n tasks wait for each other (Tokio's sync::Barrier): the n-th wait() of a generation
+/// releases the n-1 earlier ones, and the barrier is then reusable for the next n. Cancel safe: a
+/// wait cancelled before its generation completed withdraws its arrival. Every member may be called
+/// from any thread; the barrier must outlive its pending waits.
 class barrier {
 public:
+    /// A barrier for `n` tasks; 0 behaves as 1 (every wait is a leader), as in Tokio.
     explicit barrier(std::size_t n) noexcept : n_(n == 0 ? 1 : n) {}
     barrier(const barrier&) = delete;
     barrier& operator=(const barrier&) = delete;
@@ -91,6 +98,7 @@ private:
 /// Awaiter of wait(): a leaf whose node waits in the barrier's list. Pinned once polled.
 class [[nodiscard]] barrier::wait_operation final : public leaf_awaiter<wait_operation> {
 public:
+    /// Made by wait(); not called directly.
     explicit wait_operation(barrier* b) noexcept : b_(b) {}
     wait_operation(const wait_operation&) = delete;
     wait_operation& operator=(const wait_operation&) = delete;
@@ -104,12 +112,15 @@ public:
         if (phase_ == phase::waiting) cancel_waiting();
     }
 
+    /// Arrives (completing the generation if it is the n-th), or checks whether its generation was
+    /// released; registers the task's waker while waiting.
     bool poll(context& cx) noexcept override {
         if (phase_ == phase::done) return true;
         if (!cx.poll_budget()) return false;
         if (phase_ == phase::waiting) return poll_waiting(cx);
         return arrive(cx);
     }
+    /// Whether this wait was the generation's leader.
     barrier_wait_result await_resume() const noexcept { return barrier_wait_result(leader_); }
 
 private:

@@ -87,6 +87,10 @@ private:
 
 }  // namespace detail
 
+/// A tree of cancellation flags that tasks can await (tokio-util's CancellationToken). A copyable
+/// handle: copies observe and cancel the same token; child_token() makes a token cancelled with its
+/// parent (not the other way round). Everything done before cancel() is visible to a task once
+/// is_cancelled() is true or cancelled() completes. Every member may be called from any thread.
 class cancellation_token {
 public:
     /// A new root token (allocates its state).
@@ -107,6 +111,7 @@ public:
     /// Awaiter of cancelled(): a leaf whose node waits in the token's list. Pinned once polled.
     class [[nodiscard]] cancelled_operation final : public leaf_awaiter<cancelled_operation> {
     public:
+        /// Made by cancelled(); not called directly.
         explicit cancelled_operation(std::shared_ptr<detail::token_state> s) noexcept : state_(std::move(s)) {}
         cancelled_operation(const cancelled_operation&) = delete;
         cancelled_operation& operator=(const cancelled_operation&) = delete;
@@ -120,7 +125,10 @@ public:
             if (node_.is_queued()) leave_list();
         }
 
+        /// Ready if the token is cancelled; else links the waiter node with the task's waker under
+        /// the token's lock.
         bool poll(context& cx) noexcept override;  // cancellation_token.cpp
+        /// Nothing: completing is the answer (the token is cancelled).
         void await_resume() const noexcept {}
 
     private:
