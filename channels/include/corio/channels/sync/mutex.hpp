@@ -46,7 +46,9 @@ class mutex;
 template <class T>
 class [[nodiscard]] mutex_guard {
 public:
+    /// Moves the lock; `o` no longer holds it.
     mutex_guard(mutex_guard&& o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
+    /// Unlocks what this guard holds (if anything), then takes over `o`'s lock.
     mutex_guard& operator=(mutex_guard&& o) noexcept {
         if (this != &o) {
             unlock();
@@ -60,12 +62,14 @@ public:
 
     /// Precondition: the guard holds the lock (not moved from, not unlocked).
     T& operator*() const noexcept { return m_->value_; }
+    /// Pointer access to the protected value. Precondition: the guard holds the lock.
     T* operator->() const noexcept { return &m_->value_; }
 
     /// Releases the lock early; the guard is empty afterwards.
     void unlock() noexcept {
         if (auto* m = std::exchange(m_, nullptr)) m->sem_.release(1);
     }
+    /// True until the guard is moved from or unlocked.
     bool owns_lock() const noexcept { return m_ != nullptr; }
 
 private:
@@ -74,9 +78,15 @@ private:
     mutex<T>* m_;
 };
 
+/// A fair async mutex that owns the value it protects (Tokio's sync::Mutex). Use it only when the
+/// lock must be held across a co_await; for short sections that never suspend a std::mutex is
+/// cheaper. lock() waiters are served first come, first served, and try_lock() never barges past
+/// one. Everything done under a guard happens-before the next lock() that acquires. Every member
+/// may be called from any thread; the mutex outlives its guards and pending lock()s.
 template <class T>
 class mutex {
 public:
+    /// A mutex protecting a T built from `args`.
     template <class... Args>
         requires std::is_constructible_v<T, Args&&...>
     explicit mutex(Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>)
@@ -87,12 +97,15 @@ public:
     /// Awaiter of lock(): a leaf whose semaphore node is the waiter in the queue.
     class [[nodiscard]] lock_operation final : public leaf_awaiter<lock_operation> {
     public:
+        /// Made by lock(); not called directly.
         explicit lock_operation(mutex* m) noexcept : m_(m), acq_(&m->sem_, 1) {}
         lock_operation(const lock_operation&) = delete;
         lock_operation& operator=(const lock_operation&) = delete;
 
         ~lock_operation() override { cancel(); }
 
+        /// Takes the lock if it is free and nobody is queued; else queues (FIFO) with the task's
+        /// waker.
         bool poll(context& cx) noexcept override {
             if (done_) return true;
             if (!cx.poll_budget()) return false;
@@ -105,6 +118,7 @@ public:
         void cancel() noexcept override {
             if (!done_) acq_.cancel();
         }
+        /// The guard of the lock this operation acquired.
         mutex_guard<T> await_resume() noexcept { return mutex_guard<T>(m_); }
 
     private:

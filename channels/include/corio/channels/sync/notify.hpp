@@ -44,6 +44,12 @@
 
 namespace corio::sync {
 
+/// Wakes one task, or every waiting task, without data (Tokio's sync::Notify). notify_one() wakes
+/// the oldest waiter or stores one permit for the next notified(); notify_waiters() wakes every
+/// notified() that exists when it is called. Create the awaiter before checking the condition
+/// (`auto w = n.notified(); if (!cond()) co_await w;`) so a notify in between is not lost. Cancel
+/// safe: a cancelled waiter forwards a notification it had been handed. Every member may be called
+/// from any thread.
 class notify {
 public:
     notify() noexcept = default;
@@ -124,6 +130,7 @@ private:
 /// Awaiter of notified(): a leaf whose node is the waiter in the queue. Pinned once polled.
 class [[nodiscard]] notify::notified_operation final : public leaf_awaiter<notified_operation> {
 public:
+    /// Made by notified(); not called directly. Once created, it sees every later notify_waiters().
     explicit notified_operation(notify* n) noexcept : n_(n) {
         // Acquire: a notify_waiters that happened-before this call is not counted for us.
         node_.gen_ = n->state_.load(std::memory_order_acquire) >> generation_shift;
@@ -132,6 +139,8 @@ public:
     notified_operation& operator=(const notified_operation&) = delete;
     ~notified_operation() override { cancel(); }
 
+    /// Completes on a stored permit, a notify_one handed to it or a notify_waiters since its
+    /// creation; else queues with the task's waker.
     bool poll(context& cx) noexcept override {
         if (phase_ == phase::done) return true;
         if (!cx.poll_budget()) return false;
@@ -147,6 +156,7 @@ public:
     void cancel() noexcept override {
         if (phase_ == phase::waiting) cancel_waiting();
     }
+    /// Nothing: completing is the notification.
     void await_resume() const noexcept {}
 
 private:
