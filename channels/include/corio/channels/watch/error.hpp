@@ -13,6 +13,7 @@ namespace corio::watch {
 /// has seen the last version).
 enum class recv_error { closed };
 
+/// "channel closed": what fmt prints.
 constexpr std::string_view to_string(recv_error) noexcept { return "channel closed"; }
 
 /// send(): every receiver is gone; the value comes back.
