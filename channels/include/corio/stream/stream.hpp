@@ -94,14 +94,18 @@ void cancel_next(S& s) noexcept {
 template <class S>
 class [[nodiscard]] next_operation final : public leaf_awaiter<next_operation<S>> {
 public:
+    /// The stream's item type: the co_await yields std::optional<item_type>.
     using item_type = typename S::item_type;
 
+    /// Made by stream_base::next(); not called directly.
     explicit next_operation(S* s) noexcept : s_(s) {}
+    /// Movable while not pending: its state lives in the stream.
     next_operation(next_operation&& o) noexcept
         : s_(o.s_), out_(std::move(o.out_)), error_(std::move(o.error_)), pending_(std::exchange(o.pending_, false)) {}
     next_operation& operator=(next_operation&&) = delete;
     ~next_operation() { cancel(); }
 
+    /// Polls the stream's poll_next.
     bool poll(context& cx) noexcept override {
         pending_ = !poll_stream(cx);
         return !pending_;
@@ -112,6 +116,7 @@ public:
         if (std::exchange(pending_, false)) detail::cancel_next(*s_);
     }
 
+    /// The next item, or nullopt once the stream has ended; rethrows what poll_next threw.
     std::optional<item_type> await_resume() {
         if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
         return std::move(out_);
@@ -169,14 +174,19 @@ protected:
 template <class S>
 class stream_ref : public stream_base<stream_ref<S>> {
 public:
+    /// The borrowed stream's item type.
     using item_type = typename S::item_type;
 
+    /// Borrows `s`, which must outlive this.
     explicit stream_ref(S& s) noexcept : s_(&s) {}
 
+    /// Polls the borrowed stream.
     bool poll_next(context& cx, std::optional<item_type>& out) noexcept(noexcept(std::declval<S&>().poll_next(cx, out))) {
         return s_->poll_next(cx, out);
     }
+    /// Cancels the borrowed stream's pending poll.
     void cancel_next() noexcept { detail::cancel_next(*s_); }
+    /// The borrowed stream.
     S& get() const noexcept { return *s_; }
 
 private:
