@@ -38,14 +38,19 @@
 
 namespace corio::stream {
 
+/// The stream take(s, n) returns: the first `n` items of `s`, then the end (or the end of `s`, if
+/// sooner).
 template <class S>
 class take_stream : public stream_base<take_stream<S>> {
 public:
+    /// The inner stream's item type.
     using item_type = item_t<S>;
 
+    /// Wraps `s` (S is a stream_ref when the factory got an lvalue), to yield at most `n` items.
     template <class U>
     take_stream(U&& s, std::size_t n) : inner_(std::forward<U>(s)), remaining_(n) {}
 
+    /// Ends at once once `n` items were yielded; else polls the inner stream.
     bool poll_next(context& cx, std::optional<item_type>& out) noexcept(detail::nothrow_poll_v<S>) {
         if (remaining_ == 0) {
             out.reset();
@@ -57,8 +62,11 @@ public:
         return true;
     }
 
+    /// Cancels the inner stream's pending poll.
     void cancel_next() noexcept { detail::cancel_next(inner_); }
+    /// How many items may still be yielded.
     std::size_t remaining() const noexcept { return remaining_; }
+    /// The inner stream (with the items after the first n, if it is borrowed).
     S& get_ref() noexcept { return inner_; }
 
 private:
@@ -193,14 +201,19 @@ auto make_stop(U&& u) {
 
 }  // namespace detail
 
+/// The stream take_until(s, stop) returns: the items of `s` until the awaitable `stop` completes
+/// (checked first on each poll), then the end.
 template <class S, class Stop>
 class take_until_stream : public stream_base<take_until_stream<S, Stop>> {
 public:
+    /// The inner stream's item type.
     using item_type = item_t<S>;
 
+    /// Wraps `s` (S is a stream_ref when the factory got an lvalue) and the stop operation.
     template <class U>
     take_until_stream(U&& s, Stop stop) : inner_(std::forward<U>(s)), stop_(std::move(stop)) {}
 
+    /// Ends if `stop` has completed; else polls the inner stream, registering with both.
     bool poll_next(context& cx, std::optional<item_type>& out) noexcept(detail::nothrow_poll_v<S>) {
         if (!done_ && stop_.poll(cx)) finish(true);
         if (done_) {
@@ -212,6 +225,7 @@ public:
         return true;
     }
 
+    /// Cancels the stop's and the inner stream's pending polls.
     void cancel_next() noexcept {
         if (done_) return;  // the stop was reset by finish(); s is not polled any more
         stop_.cancel();
@@ -220,6 +234,7 @@ public:
 
     /// True once the stop completed (as opposed to s ending).
     bool is_stopped() const noexcept { return stopped_; }
+    /// The inner stream.
     S& get_ref() noexcept { return inner_; }
 
 private:

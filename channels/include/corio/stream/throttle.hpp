@@ -24,16 +24,22 @@
 
 namespace corio::stream {
 
+/// The stream throttle(s, d) returns: the items of `s`, in order and none dropped, never two within
+/// `d` of each other; the first is not delayed.
 template <class S>
 class throttle_stream : public stream_base<throttle_stream<S>> {
 public:
+    /// The inner stream's item type.
     using item_type = item_t<S>;
 
+    /// Wraps `s` (S is a stream_ref when the factory got an lvalue), spacing items by `d`.
     template <class U>
     throttle_stream(U&& s, std::chrono::nanoseconds d) : inner_(std::forward<U>(s)), period_(d) {}
+    /// Movable between polls, a running wait included.
     throttle_stream(throttle_stream&&) = default;  // between polls (detail/timer_slot.hpp)
     throttle_stream& operator=(throttle_stream&&) = delete;
 
+    /// Waits out the period since the last item, then polls the inner stream.
     bool poll_next(context& cx, std::optional<item_type>& out) noexcept(detail::nothrow_poll_v<S>) {
         if (waiting_) {
             if (!wait_.poll(cx)) return false;
@@ -52,6 +58,7 @@ public:
         if (waiting_) wait_.cancel();
         detail::cancel_next(inner_);
     }
+    /// The inner stream.
     S& get_ref() noexcept { return inner_; }
 
 private:

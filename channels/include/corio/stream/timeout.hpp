@@ -32,17 +32,26 @@
 
 namespace corio::stream {
 
+/// The stream timeout(s, d) or timeout_repeating(s, d) returns: each item as a result, or
+/// time::elapsed<> when `s` had nothing for `d` (once per gap, or every `d` if repeating); ends
+/// when `s` ends.
 template <class S>
 class timeout_stream : public stream_base<timeout_stream<S>> {
 public:
+    /// An item of `s`, or elapsed when the deadline passed first.
     using item_type = result<item_t<S>, time::elapsed<>>;
 
+    /// Wraps `s` (S is a stream_ref when the factory got an lvalue) with a deadline of `d` per
+    /// item.
     template <class U>
     timeout_stream(U&& s, std::chrono::nanoseconds d, bool repeating)
         : inner_(std::forward<U>(s)), period_(d), repeating_(repeating) {}
+    /// Movable between polls, a running deadline included.
     timeout_stream(timeout_stream&&) = default;  // between polls (detail/timer_slot.hpp)
     timeout_stream& operator=(timeout_stream&&) = delete;
 
+    /// Ready with the next item of `s` (which wins a tie with the deadline), an elapsed error once
+    /// the deadline passes, or nullopt when `s` ends.
     bool poll_next(context& cx, std::optional<item_type>& out) noexcept(detail::nothrow_poll_v<S>) {
         if (ended_) {
             out.reset();
@@ -74,6 +83,7 @@ public:
         deadline_.cancel();
         detail::cancel_next(inner_);
     }
+    /// The inner stream.
     S& get_ref() noexcept { return inner_; }
 
 private:
