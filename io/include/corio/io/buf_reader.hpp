@@ -62,12 +62,19 @@ inline void append_to(std::string& out, std::span<const std::byte> b) {
 inline void append_to(std::vector<std::byte>& out, std::span<const std::byte> b) { out.insert(out.end(), b.begin(), b.end()); }
 }  // namespace detail
 
+/// A read buffer over a byte stream (Tokio's BufReader): read() served from the buffer, fill_buf()
+/// / consume() / buffer() (the BufRead protocol), and read_line() / read_until() with a length
+/// limit. Every operation is a cancel-safe leaf: bytes read before a cancel stay buffered for the
+/// next call. One operation at a time; do not move the reader while one is pending. `Stream` is a
+/// stream type (owned) or a reference to one (borrowed).
 template <class Stream>
 class buf_reader {
     using stream_type = std::remove_reference_t<Stream>;
 
 public:
+    /// The stream's read operation type, kept pending across polls of a buffered operation.
     using inner_read = detail::read_leaf_t<stream_type>;
+    /// The buffer size used when none is given: 8 KiB.
     static constexpr std::size_t default_capacity = 8 * 1024;
 
     class read_op;
@@ -75,13 +82,17 @@ public:
     template <class Out>
     class read_until_op;
 
+    /// A reader over `s` with a buffer of `capacity` bytes (at least 1).
     explicit buf_reader(Stream s, std::size_t capacity = default_capacity)
         : stream_(static_cast<Stream&&>(s)), cap_(std::max<std::size_t>(capacity, 1)) {}
+    /// Moves the stream and the buffer. Not while an operation is pending.
     buf_reader(buf_reader&&) = default;
+    /// Moves the stream and the buffer. Not while an operation is pending.
     buf_reader& operator=(buf_reader&&) = default;
 
     /// Reads up to buf.size() bytes (at least 1), 0 at EOF.
     [[nodiscard]] read_op read(std::span<std::byte> buf) noexcept { return read_op(this, buf); }
+    /// read() for a char buffer.
     [[nodiscard]] read_op read(std::span<char> buf) noexcept { return read(std::as_writable_bytes(buf)); }
     /// Yields result<std::span<const std::byte>, error_code>: the buffered bytes (empty = EOF).
     [[nodiscard]] fill_buf_op fill_buf() noexcept { return fill_buf_op(this); }
@@ -103,15 +114,19 @@ public:
         pos_ += std::min(n, end_ - pos_);
         if (pos_ == end_) pos_ = end_ = 0;
     }
+    /// The buffer's size (it grows past this only for a line longer than the capacity).
     std::size_t capacity() const noexcept { return cap_; }
+    /// The stream.
     stream_type& get_ref() noexcept { return stream_; }
+    /// The stream.
     const stream_type& get_ref() const noexcept { return stream_; }
     /// The stream back; buffered bytes are lost (read them with buffer() first).
     stream_type into_inner() && { return std::move(stream_); }
 
-    // One stream read into the buffer's free tail. `slot` keeps the pending read across polls.
-    // `limit`: the storage the buffer may grow to when it is full from its start. Ready: the
-    // bytes appended (0 = EOF) or the error.
+    /// One stream read into the buffer's free tail. `slot` keeps the pending read across polls.
+    /// `limit`: the storage the buffer may grow to when it is full from its start. Ready: the
+    /// bytes appended (0 = EOF) or the error.
+    /// Used by the operations; not called directly.
     bool poll_fill(context& cx, corio::detail::leaf_slot<inner_read>& slot, std::size_t limit, io_result& out) noexcept {
         if (!slot) {
             make_room(limit);
@@ -149,6 +164,7 @@ private:
     std::size_t cap_;
 };
 
+/// Deduces buf_reader<Stream> (owning) from a stream passed by value.
 template <class Stream>
 buf_reader(Stream) -> buf_reader<Stream>;
 
@@ -156,10 +172,13 @@ buf_reader(Stream) -> buf_reader<Stream>;
 template <class Stream>
 class [[nodiscard]] buf_reader<Stream>::read_op : public leaf_awaiter<read_op> {
 public:
+    /// Made by read(); not called directly.
     read_op(buf_reader* r, std::span<std::byte> dst) noexcept : r_(r), dst_(dst) {}
     read_op(const read_op&) = delete;
     read_op& operator=(const read_op&) = delete;
 
+    /// Copies from the buffer if it holds bytes; else reads from the stream (straight into the
+    /// caller's buffer if it is at least the capacity).
     bool poll(context& cx) noexcept override {
         for (;;) {
             if (!slot_) {
@@ -189,10 +208,12 @@ public:
             }
         }
     }
+    /// Cancels the pending stream read; its bytes stay with the stream.
     void cancel() noexcept override {
         slot_.reset();  // empty once ready: then a no-op
         direct_ = false;
     }
+    /// Bytes read (at least 1), 0 at EOF, or the error.
     io_result await_resume() noexcept { return res_; }
 
 private:
@@ -209,10 +230,12 @@ private:
 template <class Stream>
 class [[nodiscard]] buf_reader<Stream>::fill_buf_op : public leaf_awaiter<fill_buf_op> {
 public:
+    /// Made by fill_buf(); not called directly.
     explicit fill_buf_op(buf_reader* r) noexcept : r_(r) {}
     fill_buf_op(const fill_buf_op&) = delete;
     fill_buf_op& operator=(const fill_buf_op&) = delete;
 
+    /// Ready at once if bytes are buffered; else reads once from the stream into the buffer.
     bool poll(context& cx) noexcept override {
         if (!slot_ && !r_->buffer().empty()) return cx.poll_budget();
         io_result f{std::size_t{0}};
@@ -220,7 +243,10 @@ public:
         if (!f) err_ = f.error();
         return true;
     }
+    /// Cancels the pending stream read.
     void cancel() noexcept override { slot_.reset(); }  // the stream read, if pending
+    /// The buffered bytes (empty at EOF), valid until the next operation on the reader, or the
+    /// error.
     result<std::span<const std::byte>, std::error_code> await_resume() noexcept {
         if (err_) return unexpected(err_);
         return r_->buffer();
@@ -237,11 +263,14 @@ template <class Stream>
 template <class Out>
 class [[nodiscard]] buf_reader<Stream>::read_until_op : public leaf_awaiter<read_until_op<Out>> {
 public:
+    /// Made by read_line() or read_until(); not called directly.
     read_until_op(buf_reader* r, std::byte delim, Out* out, std::size_t max_len) noexcept
         : r_(r), out_(out), max_(max_len), delim_(delim) {}
     read_until_op(const read_until_op&) = delete;
     read_until_op& operator=(const read_until_op&) = delete;
 
+    /// Scans the buffer for the delimiter, reading more from the stream until it is found, EOF, or
+    /// max_len.
     bool poll(context& cx) noexcept override {
         for (;;) {
             if (!slot_) {
@@ -271,13 +300,16 @@ public:
             if (*f == 0) eof_ = true;
         }
     }
-    // The scan position and the EOF seen are forgotten too: the caller may consume() before it
-    // polls again, and a stale scanned_ would then skip a delimiter.
+    /// The scan position and the EOF seen are forgotten too: the caller may consume() before it
+    /// polls again, and a stale scanned_ would then skip a delimiter.
+    /// Cancels the pending stream read; bytes already read stay buffered.
     void cancel() noexcept override {
         slot_.reset();
         scanned_ = 0;
         eof_ = false;
     }
+    /// The line's length including the delimiter (0 = EOF with nothing buffered),
+    /// error::line_too_long (nothing consumed), or the read error.
     io_result await_resume() noexcept { return res_; }
 
 private:

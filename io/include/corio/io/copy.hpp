@@ -117,12 +117,17 @@ private:
 template <class R, class W>
 class [[nodiscard]] copy_operation : public leaf_awaiter<copy_operation<R, W>> {
 public:
+    /// Made by copy(); not called directly.
     copy_operation(R& r, W& w) : pump_(&r, &w) {}
     copy_operation(const copy_operation&) = delete;
     copy_operation& operator=(const copy_operation&) = delete;
 
+    /// Reads from `r` and writes to `w` until EOF or an error.
     bool poll(context& cx) noexcept override { return pump_.poll(cx, err_); }
+    /// Cancels the pending read or write where it was: polled again it loses and repeats nothing
+    /// (destroyed, a chunk read but not yet written is lost).
     void cancel() noexcept override { pump_.cancel(); }  // ready: the pump holds no leaf (a no-op)
+    /// The bytes copied until EOF, or the first error.
     result<std::uint64_t, std::error_code> await_resume() noexcept {
         if (err_) return unexpected(err_);
         return pump_.total();
@@ -138,10 +143,13 @@ private:
 template <class A, class B>
 class [[nodiscard]] copy_bidirectional_operation : public leaf_awaiter<copy_bidirectional_operation<A, B>> {
 public:
+    /// Made by copy_bidirectional(); not called directly.
     copy_bidirectional_operation(A& a, B& b) : a_(&a), b_(&b), ab_(&a, &b), ba_(&b, &a) {}
     copy_bidirectional_operation(const copy_bidirectional_operation&) = delete;
     copy_bidirectional_operation& operator=(const copy_bidirectional_operation&) = delete;
 
+    /// Pumps both directions until both reached EOF (shutting each writer down after its EOF) or
+    /// one fails.
     bool poll(context& cx) noexcept override {
         // Each pump registers the task's waker with its own pending leaf; a wake re-polls both.
         const bool ab = poll_side(cx, ab_, b_, ab_shut_);
@@ -154,12 +162,13 @@ public:
         cancel();
         return true;
     }
-    // Both directions' pending leaves (a finished or failed direction holds none, and after a
-    // ready poll they are cancelled already: idempotent).
+    /// Both directions' pending leaves (a finished or failed direction holds none, and after a
+    /// ready poll they are cancelled already: idempotent).
     void cancel() noexcept override {
         ab_.cancel();
         ba_.cancel();
     }
+    /// {bytes a to b, bytes b to a}, or the first error.
     result<std::pair<std::uint64_t, std::uint64_t>, std::error_code> await_resume() noexcept {
         if (err_) return unexpected(err_);
         return std::pair<std::uint64_t, std::uint64_t>(ab_.total(), ba_.total());

@@ -18,6 +18,8 @@
 
 namespace corio::io {
 
+/// The io conditions that are not an errno, in io_category(); they compare equal with a
+/// std::error_code holding them.
 enum class error {
     unexpected_eof = 1,  // read_exact: the peer closed before the buffer was full
     write_zero = 2,      // write_all: the socket accepted 0 bytes
@@ -25,8 +27,10 @@ enum class error {
     line_too_long = 4,   // buf_reader::read_line / read_until: no delimiter within max_len bytes
 };
 
+/// The category of corio::io::error codes (its name is "corio.io").
 const std::error_category& io_category() noexcept;
 
+/// The std::error_code of `e` (found by ADL, so `ec == io::error::unexpected_eof` works).
 inline std::error_code make_error_code(error e) noexcept { return {static_cast<int>(e), io_category()}; }
 
 }  // namespace corio::io

@@ -57,24 +57,32 @@ inline std::error_code to_error_code(int err) noexcept {
 }
 }  // namespace detail
 
+/// What a read or a write yields: a byte count, or the error (a std::error_code: errno or
+/// io::error).
 using io_result = result<std::size_t, std::error_code>;
 
 /// `co_await` yields io_result: bytes read (at least 1), 0 at end of stream, or the error.
 class [[nodiscard]] read_operation : public leaf_awaiter<read_operation> {
 public:
+    /// Made by a stream's read(); not called directly.
     read_operation(corio::detail::io::io_source* s, std::span<std::byte> buf) noexcept : s_(s), buf_(buf) {}
     read_operation(const read_operation&) = delete;
     read_operation& operator=(const read_operation&) = delete;
     ~read_operation() { read_operation::cancel(); }
 
+    /// Ready with what the kernel delivered, or submits the read (or waits for readiness) with the
+    /// task's waker.
     bool poll(context& cx) noexcept override {
         r_ = corio::detail::io::poll_read(s_, cx, buf_.data(), buf_.size());
         pending_ = !r_.ready;
         return r_.ready;
     }
+    /// Cancels the read; bytes the kernel delivered meanwhile stay with the stream for the next
+    /// read.
     void cancel() noexcept override {
         if (std::exchange(pending_, false)) corio::detail::io::cancel_read(s_);
     }
+    /// Bytes read (at least 1), 0 at end of stream, or the error.
     io_result await_resume() const noexcept {
         if (r_.err) return unexpected(detail::to_error_code(r_.err));
         return static_cast<std::size_t>(r_.value);
@@ -93,11 +101,13 @@ private:
 /// stream ended first (the bytes read so far are in the buffer), or the read error.
 class [[nodiscard]] read_exact_operation : public leaf_awaiter<read_exact_operation> {
 public:
+    /// Made by a stream's read_exact(); not called directly.
     read_exact_operation(corio::detail::io::io_source* s, std::span<std::byte> buf) noexcept : s_(s), buf_(buf) {}
     read_exact_operation(const read_exact_operation&) = delete;
     read_exact_operation& operator=(const read_exact_operation&) = delete;
     ~read_exact_operation() { read_exact_operation::cancel(); }
 
+    /// Reads until the buffer is full, the stream ends or an error.
     bool poll(context& cx) noexcept override {
         while (filled_ < buf_.size()) {
             const auto r = corio::detail::io::poll_read(s_, cx, buf_.data() + filled_, buf_.size() - filled_);
@@ -115,15 +125,17 @@ public:
         }
         return true;
     }
-    // filled_ stays: the bytes before it were taken from the stream (a poll after this one
-    // reads the rest).
+    /// filled_ stays: the bytes before it were taken from the stream (a poll after this one
+    /// reads the rest).
     void cancel() noexcept override {
         if (std::exchange(pending_, false)) corio::detail::io::cancel_read(s_);
     }
+    /// buf.size(), error::unexpected_eof, or the read error.
     io_result await_resume() const noexcept {
         if (err_) return unexpected(err_);
         return filled_;
     }
+    /// How many bytes are in the buffer so far.
     std::size_t filled() const noexcept { return filled_; }
 
 private:
@@ -138,22 +150,28 @@ private:
 /// Vectored: the bytes of every iovec, in order (a write_vectored takes the whole array).
 class [[nodiscard]] write_operation : public leaf_awaiter<write_operation> {
 public:
+    /// Made by a stream's write(); not called directly.
     write_operation(corio::detail::io::io_source* s, std::span<const std::byte> buf) noexcept
         : s_(s), one_{const_cast<std::byte*>(buf.data()), buf.size()}, iov_(&one_), iovcnt_(1) {}
+    /// Made by a stream's write_vectored(); not called directly.
     write_operation(corio::detail::io::io_source* s, std::span<const ::iovec> iov) noexcept
         : s_(s), iov_(iov.data()), iovcnt_(iov.size()) {}
     write_operation(const write_operation&) = delete;
     write_operation& operator=(const write_operation&) = delete;
     ~write_operation() { write_operation::cancel(); }
 
+    /// Writes what the kernel takes now, or submits the write (or waits for readiness) with the
+    /// task's waker.
     bool poll(context& cx) noexcept override {
         r_ = corio::detail::io::poll_write(s_, cx, iov_, iovcnt_, ticket_);
         pending_ = !r_.ready;
         return r_.ready;
     }
+    /// Cancels the write; if the kernel took bytes meanwhile, a later poll reports them.
     void cancel() noexcept override {
         if (std::exchange(pending_, false)) corio::detail::io::cancel_write(s_, ticket_);
     }
+    /// Bytes written (possibly fewer than given), or the error.
     io_result await_resume() const noexcept {
         if (r_.err) return unexpected(detail::to_error_code(r_.err));
         return static_cast<std::size_t>(r_.value);
@@ -175,11 +193,13 @@ private:
 /// socket took 0 bytes, or the write error (written() says how far it got).
 class [[nodiscard]] write_all_operation : public leaf_awaiter<write_all_operation> {
 public:
+    /// Made by a stream's write_all(); not called directly.
     write_all_operation(corio::detail::io::io_source* s, std::span<const std::byte> buf) noexcept : s_(s), buf_(buf) {}
     write_all_operation(const write_all_operation&) = delete;
     write_all_operation& operator=(const write_all_operation&) = delete;
     ~write_all_operation() { write_all_operation::cancel(); }
 
+    /// Writes until every byte is taken or an error.
     bool poll(context& cx) noexcept override {
         while (written_ < buf_.size()) {
             ::iovec v{const_cast<std::byte*>(buf_.data() + written_), buf_.size() - written_};
@@ -198,15 +218,17 @@ public:
         }
         return true;
     }
-    // written_ and the ticket stay: a poll after this one collects the cancelled chunk's outcome
-    // and writes the rest.
+    /// written_ and the ticket stay: a poll after this one collects the cancelled chunk's outcome
+    /// and writes the rest.
     void cancel() noexcept override {
         if (std::exchange(pending_, false)) corio::detail::io::cancel_write(s_, ticket_);
     }
+    /// buf.size(), error::write_zero, or the write error.
     io_result await_resume() const noexcept {
         if (err_) return unexpected(err_);
         return written_;
     }
+    /// How many bytes were written so far.
     std::size_t written() const noexcept { return written_; }
 
 private:
