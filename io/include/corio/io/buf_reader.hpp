@@ -123,10 +123,9 @@ public:
     /// The stream back; buffered bytes are lost (read them with buffer() first).
     stream_type into_inner() && { return std::move(stream_); }
 
-    /// One stream read into the buffer's free tail. `slot` keeps the pending read across polls.
-    /// `limit`: the storage the buffer may grow to when it is full from its start. Ready: the
-    /// bytes appended (0 = EOF) or the error.
-    /// Used by the operations; not called directly.
+    /// Used by the operations; not called directly. One stream read into the buffer's free tail.
+    /// `slot` keeps the pending read across polls. `limit`: the storage the buffer may grow to
+    /// when it is full from its start. Ready: the bytes appended (0 = EOF) or the error.
     bool poll_fill(context& cx, corio::detail::leaf_slot<inner_read>& slot, std::size_t limit, io_result& out) noexcept {
         if (!slot) {
             make_room(limit);
@@ -300,9 +299,9 @@ public:
             if (*f == 0) eof_ = true;
         }
     }
-    /// The scan position and the EOF seen are forgotten too: the caller may consume() before it
-    /// polls again, and a stale scanned_ would then skip a delimiter.
-    /// Cancels the pending stream read; bytes already read stay buffered.
+    /// Cancels the pending stream read; bytes already read stay buffered. The scan position and
+    /// the EOF seen are forgotten too: the caller may consume() before it polls again, and a
+    /// stale scan position would then skip a delimiter.
     void cancel() noexcept override {
         slot_.reset();
         scanned_ = 0;

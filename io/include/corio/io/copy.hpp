@@ -162,8 +162,8 @@ public:
         cancel();
         return true;
     }
-    /// Both directions' pending leaves (a finished or failed direction holds none, and after a
-    /// ready poll they are cancelled already: idempotent).
+    /// Cancels both directions' pending reads and writes where they were (a finished or failed
+    /// direction holds none, and after a ready poll they are cancelled already: idempotent).
     void cancel() noexcept override {
         ab_.cancel();
         ba_.cancel();

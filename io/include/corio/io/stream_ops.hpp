@@ -125,8 +125,8 @@ public:
         }
         return true;
     }
-    /// filled_ stays: the bytes before it were taken from the stream (a poll after this one
-    /// reads the rest).
+    /// Cancels the kernel read; filled() stays: those bytes were taken from the stream (a poll
+    /// after this one reads the rest).
     void cancel() noexcept override {
         if (std::exchange(pending_, false)) corio::detail::io::cancel_read(s_);
     }
@@ -218,8 +218,8 @@ public:
         }
         return true;
     }
-    /// written_ and the ticket stay: a poll after this one collects the cancelled chunk's outcome
-    /// and writes the rest.
+    /// Cancels the kernel write; written() stays: a poll after this one collects the cancelled
+    /// chunk's outcome and writes the rest.
     void cancel() noexcept override {
         if (std::exchange(pending_, false)) corio::detail::io::cancel_write(s_, ticket_);
     }
