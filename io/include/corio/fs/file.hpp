@@ -49,14 +49,18 @@ namespace corio::fs {
 
 using io::io_result;
 
+/// How file::open opens a file (std::fs::OpenOptions' fields); set them with designated
+/// initializers: `{.read = true}`.
 struct open_options {
+    /// Open for reading.
     bool read = false;
+    /// Open for writing.
     bool write = false;
-    bool create = false;    // O_CREAT
-    bool truncate = false;  // O_TRUNC
-    bool append = false;    // O_APPEND (implies write): writes go to the end
-    bool create_new = false;  // O_CREAT|O_EXCL: fail if it exists
-    unsigned mode = 0644;   // for a created file (before the umask)
+    bool create = false;    ///< O_CREAT
+    bool truncate = false;  ///< O_TRUNC
+    bool append = false;    ///< O_APPEND (implies write): writes go to the end
+    bool create_new = false;  ///< O_CREAT|O_EXCL: fail if it exists
+    unsigned mode = 0644;   ///< for a created file (before the umask)
 
     /// The open(2) flags (O_CLOEXEC is always added).
     int flags() const noexcept;
@@ -72,14 +76,20 @@ struct pool_cell;  // the blocking-pool path's state (file.cpp)
 /// wrapped by open_operation).
 class [[nodiscard]] file_operation : public leaf_awaiter<file_operation> {
 public:
+    /// Made by the file's operations; not called directly.
     explicit file_operation(corio::detail::io::file_request req, std::byte* out = nullptr) noexcept
         : req_(std::move(req)), out_(out) {}
     file_operation(const file_operation&) = delete;
     file_operation& operator=(const file_operation&) = delete;
     ~file_operation() { file_operation::cancel(); }
 
+    /// Submits the system call (io_uring, or the blocking pool on epoll) with the task's waker, or
+    /// reports its result.
     bool poll(context& cx) noexcept override;
+    /// Cancels it in the kernel or abandons it to its pool job; the caller's buffer is never
+    /// touched afterwards. Polled again, it is submitted afresh.
     void cancel() noexcept override;
+    /// Bytes read or written (0 for sync_all), or the error.
     io_result await_resume() const noexcept;
 
 private:
@@ -103,12 +113,16 @@ private:
 /// The awaiter of file::open: co_await yields result<file, error_code>.
 class [[nodiscard]] open_operation : public leaf_awaiter<open_operation> {
 public:
+    /// Made by file::open(); not called directly.
     open_operation(std::string_view path, const open_options& o);
     open_operation(const open_operation&) = delete;
     open_operation& operator=(const open_operation&) = delete;
 
+    /// As file_operation::poll.
     bool poll(context& cx) noexcept override { return op_.poll(cx); }
+    /// As file_operation::cancel; a late open's descriptor is closed.
     void cancel() noexcept override { op_.cancel(); }  // a late open's descriptor is closed
+    /// The open file, or the error (errc::no_such_file_or_directory, ...).
     result<file, std::error_code> await_resume();
 
 private:
@@ -116,12 +130,18 @@ private:
     file_operation op_;
 };
 
+/// An open file (Tokio's fs::File): leaves for open, read, read_at, write, write_at and sync_all
+/// (usable in select and timeout), tasks for read_to_end and write_all. One operation at a time per
+/// file; the descriptor stays open while operations are in flight.
 class file {
 public:
     file() noexcept = default;
+    /// Moves the file; `o` is left empty.
     file(file&&) noexcept = default;
+    /// Closes this file (once its operations are done), then takes over `o`'s.
     file& operator=(file&&) noexcept = default;
 
+    /// `co_await file::open(path, opts)`: the open file, or the error.
     [[nodiscard]] static open_operation open(std::string_view path, const open_options& o) { return open_operation(path, o); }
     /// Read-only.
     [[nodiscard]] static open_operation open(std::string_view path);
@@ -136,6 +156,7 @@ public:
     [[nodiscard]] file_operation write_at(std::span<const std::byte> buf, std::uint64_t offset) const;
     /// Reads at the cursor and advances it.
     [[nodiscard]] file_operation read(std::span<std::byte> buf) const;
+    /// read() into a char buffer.
     [[nodiscard]] file_operation read(std::span<char> buf) const { return read(std::as_writable_bytes(buf)); }
     /// Writes at the cursor (at the end with append) and advances it; may be partial.
     [[nodiscard]] file_operation write(std::span<const std::byte> buf) const;
@@ -146,11 +167,14 @@ public:
     corio::task<io_result> read_to_end(std::vector<std::byte>& out) const;
     /// Writes all of buf at the cursor (a task; buf must stay valid while it runs).
     corio::task<io_result> write_all(std::span<const std::byte> buf) const;
+    /// write_all() of a string.
     corio::task<io_result> write_all(std::string_view s) const { return write_all(std::as_bytes(std::span(s.data(), s.size()))); }
 
     /// The file's size (fstat).
     result<std::uint64_t, std::error_code> len() const;
+    /// The file descriptor (-1 if none), still owned by the file.
     int native_handle() const noexcept { return fd_ ? fd_->get() : -1; }
+    /// True if the file is open.
     explicit operator bool() const noexcept { return fd_ && *fd_; }
 
 private:
@@ -169,6 +193,7 @@ corio::task<result<std::string, std::error_code>> read_to_string(std::string pat
 corio::task<result<std::vector<std::byte>, std::error_code>> read(std::string path);
 /// Creates or truncates `path` and writes data to it.
 corio::task<result<void, std::error_code>> write(std::string path, std::string data);
+/// Creates or truncates `path` and writes `data` to it.
 corio::task<result<void, std::error_code>> write(std::string path, std::vector<std::byte> data);
 
 }  // namespace corio::fs

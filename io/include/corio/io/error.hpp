@@ -21,10 +21,10 @@ namespace corio::io {
 /// The io conditions that are not an errno, in io_category(); they compare equal with a
 /// std::error_code holding them.
 enum class error {
-    unexpected_eof = 1,  // read_exact: the peer closed before the buffer was full
-    write_zero = 2,      // write_all: the socket accepted 0 bytes
-    no_runtime = 3,      // an io operation was polled outside a corio runtime worker
-    line_too_long = 4,   // buf_reader::read_line / read_until: no delimiter within max_len bytes
+    unexpected_eof = 1,  ///< read_exact: the peer closed before the buffer was full
+    write_zero = 2,      ///< write_all: the socket accepted 0 bytes
+    no_runtime = 3,      ///< an io operation was polled outside a corio runtime worker
+    line_too_long = 4,   ///< buf_reader::read_line / read_until: no delimiter within max_len bytes
 };
 
 /// The category of corio::io::error codes (its name is "corio.io").

@@ -27,6 +27,8 @@ namespace corio::net {
 /// getaddrinfo's error codes (EAI_NONAME, ...), message from gai_strerror.
 const std::error_category& resolve_category() noexcept;
 
+/// Resolves `host` (a name or a numeric address) with getaddrinfo on the blocking pool, giving
+/// every address with `port`; errors are in resolve_category().
 corio::task<result<std::vector<socket_addr>, std::error_code>> resolve(std::string host, std::uint16_t port);
 
 namespace detail {

@@ -33,21 +33,27 @@
 
 namespace corio::net {
 
+/// How tcp_listener::bind sets up the socket.
 struct tcp_listen_options {
-    int backlog = 1024;          // listen(2)'s backlog (the kernel caps it at somaxconn)
-    bool reuse_address = true;   // SO_REUSEADDR: rebind while old connections sit in TIME_WAIT
-    bool reuse_port = false;     // SO_REUSEPORT: several listeners share the port (load balancing)
-    bool ipv6_only = false;      // IPV6_V6ONLY for an IPv6 address
+    int backlog = 1024;          ///< listen(2)'s backlog (the kernel caps it at somaxconn)
+    bool reuse_address = true;   ///< SO_REUSEADDR: rebind while old connections sit in TIME_WAIT
+    bool reuse_port = false;     ///< SO_REUSEPORT: several listeners share the port (load balancing)
+    bool ipv6_only = false;      ///< IPV6_V6ONLY for an IPv6 address
 };
 
 class accept_operation;
 
+/// A TCP socket listening for connections (Tokio's TcpListener). Move-only; closing it cancels its
+/// pending accept.
 class tcp_listener {
 public:
     tcp_listener() noexcept = default;
+    /// Moves the listener; `o` is left empty.
     tcp_listener(tcp_listener&&) noexcept = default;
+    /// Closes this listener, then takes over `o`'s socket.
     tcp_listener& operator=(tcp_listener&&) noexcept = default;
 
+    /// Binds to `addr` (port 0: any free port; local_addr() tells which) and listens.
     static result<tcp_listener, std::error_code> bind(const socket_addr& addr, const tcp_listen_options& opts = {});
     /// bind(socket_addr::parse(host_port)).
     static result<tcp_listener, std::error_code> bind(std::string_view host_port, const tcp_listen_options& opts = {});
@@ -55,8 +61,11 @@ public:
     /// The next connection: co_await yields result<std::pair<tcp_stream, socket_addr>, error_code>.
     [[nodiscard]] accept_operation accept() noexcept;
 
+    /// The address the listener is bound to.
     result<socket_addr, std::error_code> local_addr() const { return detail::local_addr_of(src_.fd()); }
+    /// The socket's descriptor, still owned by the listener.
     int native_handle() const noexcept { return src_.fd(); }
+    /// True if the listener holds a socket.
     explicit operator bool() const noexcept { return static_cast<bool>(src_); }
 
 private:
@@ -69,22 +78,28 @@ private:
 /// The awaiter of tcp_listener::accept.
 class [[nodiscard]] accept_operation : public leaf_awaiter<accept_operation> {
 public:
+    /// How long accept waits before retrying when the process or system is out of descriptors
+    /// (EMFILE, ENFILE), instead of spinning.
     static constexpr std::chrono::milliseconds exhaustion_backoff{100};
 
+    /// Made by tcp_listener::accept(); not called directly.
     explicit accept_operation(tcp_listener* l) noexcept : l_(l) {}
     accept_operation(const accept_operation&) = delete;
     accept_operation& operator=(const accept_operation&) = delete;
     ~accept_operation() { accept_operation::cancel(); }
 
+    /// Ready with an accepted connection or an error; else waits for readiness (or the ring's
+    /// accept) with the task's waker.
     bool poll(context& cx) noexcept override;
-    // Pending on the kernel: cancel_read (a connection accepted anyway goes to the next accept).
-    // Pending on the exhaustion back-off: the sleep is dropped (out of the timer wheel); polled
-    // again, the operation tries accept at once, as if never polled.
+    /// Pending on the kernel: cancel_read (a connection accepted anyway goes to the next accept).
+    /// Pending on the exhaustion back-off: the sleep is dropped (out of the timer wheel); polled
+    /// again, the operation tries accept at once, as if never polled.
     void cancel() noexcept override {
         if (!std::exchange(pending_, false)) return;
         if (backoff_) backoff_.reset();
         else corio::detail::io::cancel_read(l_->src_.get());
     }
+    /// The connection and the peer's address, or the error.
     result<std::pair<tcp_stream, socket_addr>, std::error_code> await_resume();
 
 private:
