@@ -43,8 +43,8 @@ struct tcp_listen_options {
 
 class accept_operation;
 
-/// A TCP socket listening for connections (Tokio's TcpListener). Move-only; closing it cancels its
-/// pending accept.
+/// A TCP socket listening for connections (Tokio's TcpListener). Move-only. accept() is cancel
+/// safe: a connection accepted for a cancelled accept goes to the next one.
 class tcp_listener {
 public:
     tcp_listener() noexcept = default;

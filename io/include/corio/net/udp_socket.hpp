@@ -88,7 +88,8 @@ public:
         pending_ = !r_.ready;
         return r_.ready;
     }
-    /// Drops the registration; a datagram the kernel took meanwhile is sent anyway.
+    /// Drops the registration; if the kernel took the datagram meanwhile, a later poll reports it
+    /// sent.
     void cancel() noexcept override {
         if (std::exchange(pending_, false)) corio::detail::io::cancel_write(s_, ticket_);
     }
