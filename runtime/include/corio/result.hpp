@@ -78,10 +78,10 @@ public:
     /// The error's type.
     using error_type = E;
 
+    /// Holds the value `v` (anything T is constructible from).
     template <class U = T>
         requires std::is_constructible_v<T, U&&> && (!std::is_same_v<std::remove_cvref_t<U>, result>) &&
                  (!std::is_same_v<std::remove_cvref_t<U>, unexpected<E>>)
-    /// Holds the value `v` (anything T is constructible from).
     result(U&& v) : storage_(std::in_place_index<0>, std::forward<U>(v)) {}
     /// Holds the error.
     result(unexpected<E> e) : storage_(std::in_place_index<1>, std::move(e).error()) {}
