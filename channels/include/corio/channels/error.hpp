@@ -1,13 +1,14 @@
-// corio/channels/error.hpp — what channel operations report when they cannot complete.
-//
-// Channel operations return corio::result<T, E>; these are the E's. They are values, not
-// exceptions: a closed or empty channel is an expected outcome. Each error has Tokio's short
-// lower-case text, through to_string() and fmt ("{}"). result<T, E>::value() on one of them
-// throws corio::bad_result_access<E>.
-//
-//   send_error<T>                 the receiving side is gone; `value` is the message, handed back.
-//   oneshot::recv_error::closed   the sender was destroyed without sending (or the value was taken).
-//   oneshot::try_recv_error       empty (nothing sent yet) or closed (as recv_error::closed).
+/// \file
+/// corio/channels/error.hpp — what channel operations report when they cannot complete.
+///
+/// Channel operations return corio::result<T, E>; these are the E's. They are values, not
+/// exceptions: a closed or empty channel is an expected outcome. Each error has Tokio's short
+/// lower-case text, through to_string() and fmt ("{}"). result<T, E>::value() on one of them
+/// throws corio::bad_result_access<E>.
+///
+///   send_error<T>                 the receiving side is gone; `value` is the message, handed back.
+///   oneshot::recv_error::closed   the sender was destroyed without sending (or the value was taken).
+///   oneshot::try_recv_error       empty (nothing sent yet) or closed (as recv_error::closed).
 #pragma once
 
 #include <fmt/format.h>

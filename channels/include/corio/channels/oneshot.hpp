@@ -1,33 +1,34 @@
-// corio/channels/oneshot.hpp — send exactly one value from one task to another.
-//
-//     auto [tx, rx] = corio::oneshot::channel<int>();
-//     corio::spawn(producer(std::move(tx)));        // ... tx.send(42);
-//     corio::result<int, corio::oneshot::recv_error> r = co_await rx;
-//
-// A channel is one allocation shared by a sender<T> and a receiver<T>, both move-only.
-// `tx.send(v)` consumes the sender: it stores the value and wakes a waiting receiver, or, if the
-// receiver is gone or closed, hands the value back inside send_error<T>. `co_await rx` (or
-// `co_await rx.recv()`) yields the value once it is sent. `co_await tx.closed()` lets a producer
-// notice that nobody wants its value any more (Tokio's Sender::closed).
-//
-// Disconnection: if the sender is destroyed without sending, `co_await rx` yields
-//   recv_error::closed and try_recv() yields try_recv_error::closed. Destroying the receiver (or
-//   calling close()) makes every later send() fail with the value handed back; a value that was
-//   sent but never received is destroyed with the receiver.
-// Errors: recv_error::closed, try_recv_error::{empty, closed}, send_error<T> (corio/channels/error.hpp).
-//   Once the receiver has yielded a result (value or error), it is spent: later receives yield closed.
-// Cancel safety: `co_await rx` inside select() is cancel safe; a pending receive that is cancelled
-//   (cancel(), or destroyed) has taken nothing, the value stays in the channel for a later receive,
-//   and its waker is withdrawn (protocol 3 below). `tx.closed()` likewise. A send never waits.
-// Memory ordering: everything the sender did before send() is visible to the receiver once the
-//   value is returned; everything the receiver did before close() or its destruction is visible
-//   to the sender once closed() completes or is_closed() returns true.
-// Resumption: a waiting receiver (or closed() waiter) is re-scheduled on its own runtime through
-//   its waker; send() and close() never resume anyone inline.
-// Thread safety: sender and receiver may live on different workers or plain threads; each handle
-//   is used by one task (or thread) at a time. Preconditions (debug assertions): a handle is not
-//   moved or destroyed while an operation on it is pending; send() is called on a non-empty sender.
-// T's move constructor should not throw: the value is moved inside noexcept polls.
+/// \file
+/// corio/channels/oneshot.hpp — send exactly one value from one task to another.
+///
+///     auto [tx, rx] = corio::oneshot::channel<int>();
+///     corio::spawn(producer(std::move(tx)));        // ... tx.send(42);
+///     corio::result<int, corio::oneshot::recv_error> r = co_await rx;
+///
+/// A channel is one allocation shared by a sender<T> and a receiver<T>, both move-only.
+/// `tx.send(v)` consumes the sender: it stores the value and wakes a waiting receiver, or, if the
+/// receiver is gone or closed, hands the value back inside send_error<T>. `co_await rx` (or
+/// `co_await rx.recv()`) yields the value once it is sent. `co_await tx.closed()` lets a producer
+/// notice that nobody wants its value any more (Tokio's Sender::closed).
+///
+/// Disconnection: if the sender is destroyed without sending, `co_await rx` yields
+///   recv_error::closed and try_recv() yields try_recv_error::closed. Destroying the receiver (or
+///   calling close()) makes every later send() fail with the value handed back; a value that was
+///   sent but never received is destroyed with the receiver.
+/// Errors: recv_error::closed, try_recv_error::{empty, closed}, send_error<T> (corio/channels/error.hpp).
+///   Once the receiver has yielded a result (value or error), it is spent: later receives yield closed.
+/// Cancel safety: `co_await rx` inside select() is cancel safe; a pending receive that is cancelled
+///   (cancel(), or destroyed) has taken nothing, the value stays in the channel for a later receive,
+///   and its waker is withdrawn (protocol 3 below). `tx.closed()` likewise. A send never waits.
+/// Memory ordering: everything the sender did before send() is visible to the receiver once the
+///   value is returned; everything the receiver did before close() or its destruction is visible
+///   to the sender once closed() completes or is_closed() returns true.
+/// Resumption: a waiting receiver (or closed() waiter) is re-scheduled on its own runtime through
+///   its waker; send() and close() never resume anyone inline.
+/// Thread safety: sender and receiver may live on different workers or plain threads; each handle
+///   is used by one task (or thread) at a time. Preconditions (debug assertions): a handle is not
+///   moved or destroyed while an operation on it is pending; send() is called on a non-empty sender.
+/// T's move constructor should not throw: the value is moved inside noexcept polls.
 #pragma once
 
 #include <corio/channels/error.hpp>

@@ -1,19 +1,20 @@
-// corio/stream/chunks_timeout.hpp — batch items: a chunk when it is full or old enough.
-//
-//     auto batches = corio::stream::chunks_timeout(std::move(s), 64, 10ms);
-//     while (auto batch = co_await batches.next()) write_all(*batch);   // std::vector<Item>
-//
-// Yields std::vector<Item> chunks of 1..max items (tokio-stream's chunks_timeout): a chunk is
-// yielded as soon as it holds `max` items, or when `d` has passed since its first item arrived,
-// whichever comes first. No empty chunk is ever yielded: the timer starts with a chunk's first
-// item. When s ends, the partial chunk (if any) is yielded, then the stream ends.
-// Items that are ready at once are gathered without waiting, so under load chunks fill up to max.
-// Cancel safety: cancel safe: items already gathered stay in the partial chunk inside the stream
-//   and the deadline keeps running; the next next() continues the same chunk.
-// Allocation: one std::vector per chunk (capacity `max`, reserved when its first item arrives);
-//   the chunk is the caller's.
-// Moving: movable between polls, an open chunk and its deadline included.
-// Precondition: max > 0; polled on a runtime worker (timers).
+/// \file
+/// corio/stream/chunks_timeout.hpp — batch items: a chunk when it is full or old enough.
+///
+///     auto batches = corio::stream::chunks_timeout(std::move(s), 64, 10ms);
+///     while (auto batch = co_await batches.next()) write_all(*batch);   // std::vector<Item>
+///
+/// Yields std::vector<Item> chunks of 1..max items (tokio-stream's chunks_timeout): a chunk is
+/// yielded as soon as it holds `max` items, or when `d` has passed since its first item arrived,
+/// whichever comes first. No empty chunk is ever yielded: the timer starts with a chunk's first
+/// item. When s ends, the partial chunk (if any) is yielded, then the stream ends.
+/// Items that are ready at once are gathered without waiting, so under load chunks fill up to max.
+/// Cancel safety: cancel safe: items already gathered stay in the partial chunk inside the stream
+///   and the deadline keeps running; the next next() continues the same chunk.
+/// Allocation: one std::vector per chunk (capacity `max`, reserved when its first item arrives);
+///   the chunk is the caller's.
+/// Moving: movable between polls, an open chunk and its deadline included.
+/// Precondition: max > 0; polled on a runtime worker (timers).
 #pragma once
 
 #include <corio/runtime/time.hpp>

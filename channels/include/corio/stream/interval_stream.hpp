@@ -1,17 +1,18 @@
-// corio/stream/interval_stream.hpp — interval ticks as a stream (tokio-stream's IntervalStream).
-//
-//     auto ticks = corio::stream::interval(100ms);             // first tick at once
-//     while (auto t = co_await ticks.next()) refresh(*t);      // t: the tick's scheduled instant
-//
-// Yields the scheduled instant of each tick of a time::interval_timer; never ends (combine it with
-// take or take_until to stop). Missed ticks follow the timer's missed_tick_behavior (burst by
-// default; set_missed_tick_behavior changes it).
-// Cancel safety: cancel safe: a tick that had not completed when its next() was cancelled is
-//   yielded by the next next(); cancel_next takes the timer out of the wheel (the schedule stays).
-// Movable only before its first poll (the timer is then registered in the wheel), like
-//   time::sleep_operation; that is enough to hand it to a combinator by value.
-// Allocation: none.
-// Precondition: polled on a runtime worker (timers need the runtime).
+/// \file
+/// corio/stream/interval_stream.hpp — interval ticks as a stream (tokio-stream's IntervalStream).
+///
+///     auto ticks = corio::stream::interval(100ms);             // first tick at once
+///     while (auto t = co_await ticks.next()) refresh(*t);      // t: the tick's scheduled instant
+///
+/// Yields the scheduled instant of each tick of a time::interval_timer; never ends (combine it with
+/// take or take_until to stop). Missed ticks follow the timer's missed_tick_behavior (burst by
+/// default; set_missed_tick_behavior changes it).
+/// Cancel safety: cancel safe: a tick that had not completed when its next() was cancelled is
+///   yielded by the next next(); cancel_next takes the timer out of the wheel (the schedule stays).
+/// Movable only before its first poll (the timer is then registered in the wheel), like
+///   time::sleep_operation; that is enough to hand it to a combinator by value.
+/// Allocation: none.
+/// Precondition: polled on a runtime worker (timers need the runtime).
 #pragma once
 
 #include <corio/runtime/time.hpp>

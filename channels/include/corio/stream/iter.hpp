@@ -1,13 +1,14 @@
-// corio/stream/iter.hpp — streams from values at hand: iter, once, empty, pending.
-//
-//     auto s = corio::stream::iter(std::vector<int>{1, 2, 3});   // 1, 2, 3, end
-//
-// iter(container) owns the container and yields its elements in order, moved out; once(v) yields
-// v; empty<T>() ends at once; pending<T>() never yields (a branch that is never ready).
-// They never wait, but each ready item uses one unit of the task's cooperative budget, so a long
-// iter in a loop still lets other tasks on the worker run.
-// Cancel safety: trivially cancel safe (they hold nothing registered).
-// Allocation: none beyond the container the caller passed.
+/// \file
+/// corio/stream/iter.hpp — streams from values at hand: iter, once, empty, pending.
+///
+///     auto s = corio::stream::iter(std::vector<int>{1, 2, 3});   // 1, 2, 3, end
+///
+/// iter(container) owns the container and yields its elements in order, moved out; once(v) yields
+/// v; empty<T>() ends at once; pending<T>() never yields (a branch that is never ready).
+/// They never wait, but each ready item uses one unit of the task's cooperative budget, so a long
+/// iter in a loop still lets other tasks on the worker run.
+/// Cancel safety: trivially cancel safe (they hold nothing registered).
+/// Allocation: none beyond the container the caller passed.
 #pragma once
 
 #include <corio/stream/stream.hpp>

@@ -1,20 +1,21 @@
-// corio/stream/map.hpp — map, filter and filter_map: transform items as they pass.
-//
-//     auto lengths = corio::stream::map(std::move(s), [](std::string v) { return v.size(); });
-//     auto evens   = s | corio::stream::filter([](const int& v) { return v % 2 == 0; });
-//     auto parsed  = s | corio::stream::filter_map(parse);     // parse: T -> std::optional<U>
-//
-// map(s, f): yields f(item) for each item (f takes the item by value or rvalue reference).
-// filter(s, pred): yields the items for which pred(const item&) is true; the others are dropped.
-// filter_map(s, f): f(item) returns std::optional<U>; yields the engaged ones' values.
-// Each ends when s ends. f and pred are plain functions, called inside the poll (not coroutines:
-// to await per item, write a loop). An exception from them propagates out of next() and the item
-// is lost.
-// Cancel safety: as s: a pending next() has consumed nothing. (filter and filter_map may have
-//   consumed and dropped rejected items before pending: those were never to be yielded.)
-// Cooperative budget: every inner item uses one unit, so a filter that rejects an endless
-//   ready stream still yields the worker to other tasks.
-// Allocation: none.
+/// \file
+/// corio/stream/map.hpp — map, filter and filter_map: transform items as they pass.
+///
+///     auto lengths = corio::stream::map(std::move(s), [](std::string v) { return v.size(); });
+///     auto evens   = s | corio::stream::filter([](const int& v) { return v % 2 == 0; });
+///     auto parsed  = s | corio::stream::filter_map(parse);     // parse: T -> std::optional<U>
+///
+/// map(s, f): yields f(item) for each item (f takes the item by value or rvalue reference).
+/// filter(s, pred): yields the items for which pred(const item&) is true; the others are dropped.
+/// filter_map(s, f): f(item) returns `std::optional<U>`; yields the engaged ones' values.
+/// Each ends when s ends. f and pred are plain functions, called inside the poll (not coroutines:
+/// to await per item, write a loop). An exception from them propagates out of next() and the item
+/// is lost.
+/// Cancel safety: as s: a pending next() has consumed nothing. (filter and filter_map may have
+///   consumed and dropped rejected items before pending: those were never to be yielded.)
+/// Cooperative budget: every inner item uses one unit, so a filter that rejects an endless
+///   ready stream still yields the worker to other tasks.
+/// Allocation: none.
 #pragma once
 
 #include <corio/stream/stream.hpp>
@@ -103,7 +104,7 @@ struct optional_value<std::optional<U>> {
 };
 }  // namespace detail
 
-/// The stream filter_map(s, f) returns: the values of the engaged std::optional<U>s that f returns
+/// The stream filter_map(s, f) returns: the values of the engaged `std::optional<U>`s that f returns
 /// for the items of `s`.
 template <class S, class F>
 class filter_map_stream : public stream_base<filter_map_stream<S, F>> {
@@ -192,7 +193,7 @@ struct filter_map_fn {
 inline constexpr detail::map_fn map{};
 /// filter(s, pred) or s | filter(pred): yields the items pred accepts.
 inline constexpr detail::filter_fn filter{};
-/// filter_map(s, f) or s | filter_map(f): f returns std::optional<U>; yields the engaged values.
+/// filter_map(s, f) or s | filter_map(f): f returns `std::optional<U>`; yields the engaged values.
 inline constexpr detail::filter_map_fn filter_map{};
 
 }  // namespace corio::stream

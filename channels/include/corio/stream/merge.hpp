@@ -1,16 +1,17 @@
-// corio/stream/merge.hpp — merge(s1, s2, ...): the items of several streams as they come.
-//
-//     auto all = corio::stream::merge(std::move(a), std::move(b), std::move(c));
-//     while (auto v = co_await all.next()) ...      // from whichever stream had one
-//
-// Yields items from every stream, each in its own order; ends when all of them have ended (a
-// stream that ends is not polled again). The streams must have the same item type (map them
-// first if not).
-// Fairness: each next() starts polling at the stream after the one that yielded last, so a
-// stream that is always ready cannot starve the others: with both ready, they alternate.
-// Cancel safety: cancel safe when every stream's next() is: a pending next() has consumed nothing
-//   from any of them.
-// Allocation: none (the streams live inside the merge).
+/// \file
+/// corio/stream/merge.hpp — merge(s1, s2, ...): the items of several streams as they come.
+///
+///     auto all = corio::stream::merge(std::move(a), std::move(b), std::move(c));
+///     while (auto v = co_await all.next()) ...      // from whichever stream had one
+///
+/// Yields items from every stream, each in its own order; ends when all of them have ended (a
+/// stream that ends is not polled again). The streams must have the same item type (map them
+/// first if not).
+/// Fairness: each next() starts polling at the stream after the one that yielded last, so a
+/// stream that is always ready cannot starve the others: with both ready, they alternate.
+/// Cancel safety: cancel safe when every stream's next() is: a pending next() has consumed nothing
+///   from any of them.
+/// Allocation: none (the streams live inside the merge).
 #pragma once
 
 #include <corio/stream/stream.hpp>

@@ -1,30 +1,31 @@
-// corio/stream/receiver_streams.hpp — every channel receiver as a stream (tokio-stream's wrappers).
-//
-//     auto s = corio::stream::receiver_stream(std::move(rx));   // mpsc (bounded or unbounded): T
-//     auto b = corio::stream::broadcast_stream(std::move(brx)); // result<T, stream::lagged>
-//     auto w = corio::stream::watch_stream(std::move(wrx));     // T: the current value, then versions
-//     while (auto v = co_await s.next()) use(*v);
-//
-// Each adapter takes its receiver by value and gives it back with `std::move(s).into_inner()`.
-//
-// receiver_stream<T> (mpsc::receiver<T>, of a bounded or an unbounded channel): yields every
-//   value in order; ends once every sender is gone (or the receiver was closed) and the queue is
-//   drained. Cancel safe: a pending next() has taken nothing (as recv()). Movable between polls.
-// Cancelling a pending next() (cancel_next, stream.hpp) withdraws the receiver's registration: for
-//   mpsc its waker, for broadcast and watch the recv / changed() kept in the stream.
-// broadcast_stream<T>: yields each value as result<T, lagged>; a receiver that fell behind the
-//   ring gets one error item lagged{n} with n the number of values it lost, and then continues
-//   from the oldest value still held (tokio-stream's BroadcastStream). Ends when the last sender
-//   is gone and the backlog is drained. Cancel safe: a pending next() has taken nothing; its recv
-//   stays registered inside the stream and is reused by the next next(), unless cancelled.
-// watch_stream<T>: yields the current value first, then the value of each new version it sees;
-//   versions sent faster than it reads are skipped (it always yields the latest). `from_changes`
-//   skips the current value and starts with the next version. The value is copied out while the
-//   read lock is held for the copy only. Ends when the sender is gone and its last version was
-//   seen. Cancel safe: a pending next() has marked nothing seen.
-// Moving: every adapter is movable between polls (never while a next() on it is pending).
-// Allocation: none per item (broadcast and watch copy T, which may allocate).
-// Thread safety: as the receivers: one task at a time; senders anywhere.
+/// \file
+/// corio/stream/receiver_streams.hpp — every channel receiver as a stream (tokio-stream's wrappers).
+///
+///     auto s = corio::stream::receiver_stream(std::move(rx));   // mpsc (bounded or unbounded): T
+///     auto b = corio::stream::broadcast_stream(std::move(brx)); // result<T, stream::lagged>
+///     auto w = corio::stream::watch_stream(std::move(wrx));     // T: the current value, then versions
+///     while (auto v = co_await s.next()) use(*v);
+///
+/// Each adapter takes its receiver by value and gives it back with `std::move(s).into_inner()`.
+///
+/// receiver_stream<T> (mpsc::receiver<T>, of a bounded or an unbounded channel): yields every
+///   value in order; ends once every sender is gone (or the receiver was closed) and the queue is
+///   drained. Cancel safe: a pending next() has taken nothing (as recv()). Movable between polls.
+/// Cancelling a pending next() (cancel_next, stream.hpp) withdraws the receiver's registration: for
+///   mpsc its waker, for broadcast and watch the recv / changed() kept in the stream.
+/// broadcast_stream<T>: yields each value as result<T, lagged>; a receiver that fell behind the
+///   ring gets one error item lagged{n} with n the number of values it lost, and then continues
+///   from the oldest value still held (tokio-stream's BroadcastStream). Ends when the last sender
+///   is gone and the backlog is drained. Cancel safe: a pending next() has taken nothing; its recv
+///   stays registered inside the stream and is reused by the next next(), unless cancelled.
+/// watch_stream<T>: yields the current value first, then the value of each new version it sees;
+///   versions sent faster than it reads are skipped (it always yields the latest). `from_changes`
+///   skips the current value and starts with the next version. The value is copied out while the
+///   read lock is held for the copy only. Ends when the sender is gone and its last version was
+///   seen. Cancel safe: a pending next() has marked nothing seen.
+/// Moving: every adapter is movable between polls (never while a next() on it is pending).
+/// Allocation: none per item (broadcast and watch copy T, which may allocate).
+/// Thread safety: as the receivers: one task at a time; senders anywhere.
 #pragma once
 
 #include <corio/channels/broadcast.hpp>

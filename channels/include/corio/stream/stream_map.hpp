@@ -1,26 +1,27 @@
-// corio/stream/stream_map.hpp — stream_map<K, S>: a keyed, changing set of streams read as one.
-//
-//     corio::stream::stream_map<std::string, corio::stream::receiver_stream<msg>> rooms;
-//     rooms.insert("lobby", corio::stream::receiver_stream(std::move(rx)));
-//     while (auto kv = co_await rooms.next()) {
-//         auto& [room, m] = *kv;                    // std::pair<K, Item>
-//         ...; if (leaving) rooms.remove(room);
-//     }
-//
-// Holds streams of one type S under distinct keys (tokio-stream's StreamMap) and yields
-// std::pair<K, Item> from whichever has an item. A stream that ends is removed from the map
-// (nothing is yielded for it). next() yields nullopt while the map is empty — at once, not by
-// waiting — so unlike the other streams a stream_map can yield items again after an insert.
-// insert/remove/clear are made by the owning task between next() calls (a stream inserted while
-// a next() is pending is polled at the next wake-up of that next()).
-// Fairness: each next() starts at the stream after the one that yielded last, so busy streams
-// cannot starve the others.
-// Cancel safety: cancel safe when S's next() is: a pending next() has consumed nothing.
-// Cost: insert, remove and lookups are linear in the number of streams (as Tokio's); a poll visits
-//   each stream at most once. Allocation: one per inserted stream (so that a stream is never moved
-//   once polled: a broadcast_stream or a timeout is pinned), plus the index vector's growth; none
-//   per item.
-// Thread safety: one task at a time, like every stream.
+/// \file
+/// corio/stream/stream_map.hpp — stream_map<K, S>: a keyed, changing set of streams read as one.
+///
+///     corio::stream::stream_map<std::string, corio::stream::receiver_stream<msg>> rooms;
+///     rooms.insert("lobby", corio::stream::receiver_stream(std::move(rx)));
+///     while (auto kv = co_await rooms.next()) {
+///         auto& [room, m] = *kv;                    // std::pair<K, Item>
+///         ...; if (leaving) rooms.remove(room);
+///     }
+///
+/// Holds streams of one type S under distinct keys (tokio-stream's StreamMap) and yields
+/// std::pair<K, Item> from whichever has an item. A stream that ends is removed from the map
+/// (nothing is yielded for it). next() yields nullopt while the map is empty — at once, not by
+/// waiting — so unlike the other streams a stream_map can yield items again after an insert.
+/// insert/remove/clear are made by the owning task between next() calls (a stream inserted while
+/// a next() is pending is polled at the next wake-up of that next()).
+/// Fairness: each next() starts at the stream after the one that yielded last, so busy streams
+/// cannot starve the others.
+/// Cancel safety: cancel safe when S's next() is: a pending next() has consumed nothing.
+/// Cost: insert, remove and lookups are linear in the number of streams (as Tokio's); a poll visits
+///   each stream at most once. Allocation: one per inserted stream (so that a stream is never moved
+///   once polled: a broadcast_stream or a timeout is pinned), plus the index vector's growth; none
+///   per item.
+/// Thread safety: one task at a time, like every stream.
 #pragma once
 
 #include <corio/stream/stream.hpp>

@@ -1,27 +1,28 @@
-// corio/stream/take.hpp — take(n) and take_until(stop): end a stream early.
-//
-//     auto first3 = corio::stream::take(std::move(s), 3);
-//     auto until  = corio::stream::take_until(std::move(s), token);            // a cancellation_token
-//     auto until2 = corio::stream::take_until(std::move(s), corio::sleep(1s)); // any movable leaf
-//
-// take(s, n): yields at most n items of s, then ends without polling s again (the rest stays in s
-//   when s was passed as an lvalue).
-// take_until(s, stop): yields the items of s until `stop` completes, then ends. `stop` is checked
-//   before each item (Tokio's TakeUntil), so an item that is ready at the same time as the stop is
-//   not yielded and stays in s. Accepted stops:
-//   - a movable leaf (a sleep, a join_handle's awaiter, ...): moved into the stream;
-//   - an object with a cancelled() leaf (sync::cancellation_token): copied, waits on cancelled();
-//   - an awaitable whose operator co_await yields a leaf (join_handle, oneshot::receiver): moved
-//     in (or borrowed, as an lvalue), its awaiter built at the first poll;
-//   - a callable returning a leaf (`[&n] { return n.notified(); }`): the leaf is built in place
-//     at the first poll, for leaves that cannot move;
-//   - an lvalue leaf: borrowed; it must outlive the stream.
-//   Whatever the stop yields is discarded; a stop that consumes (an mpsc recv) consumes one value.
-// Cancel safety: as s. A cancelled next() withdraws the stop's registration too (cancel_next); the
-//   stop is polled again by the next next().
-// Moving: movable between polls, except with an owned leaf other than a sleep (leaves are pinned
-//   once polled); a stop built from a source is dropped by the move and rebuilt at the next poll.
-// Allocation: none.
+/// \file
+/// corio/stream/take.hpp — take(n) and take_until(stop): end a stream early.
+///
+///     auto first3 = corio::stream::take(std::move(s), 3);
+///     auto until  = corio::stream::take_until(std::move(s), token);            // a cancellation_token
+///     auto until2 = corio::stream::take_until(std::move(s), corio::sleep(1s)); // any movable leaf
+///
+/// take(s, n): yields at most n items of s, then ends without polling s again (the rest stays in s
+///   when s was passed as an lvalue).
+/// take_until(s, stop): yields the items of s until `stop` completes, then ends. `stop` is checked
+///   before each item (Tokio's TakeUntil), so an item that is ready at the same time as the stop is
+///   not yielded and stays in s. Accepted stops:
+///   - a movable leaf (a sleep, a join_handle's awaiter, ...): moved into the stream;
+///   - an object with a cancelled() leaf (sync::cancellation_token): copied, waits on cancelled();
+///   - an awaitable whose operator co_await yields a leaf (join_handle, oneshot::receiver): moved
+///     in (or borrowed, as an lvalue), its awaiter built at the first poll;
+///   - a callable returning a leaf (`[&n] { return n.notified(); }`): the leaf is built in place
+///     at the first poll, for leaves that cannot move;
+///   - an lvalue leaf: borrowed; it must outlive the stream.
+///   Whatever the stop yields is discarded; a stop that consumes (an mpsc recv) consumes one value.
+/// Cancel safety: as s. A cancelled next() withdraws the stop's registration too (cancel_next); the
+///   stop is polled again by the next next().
+/// Moving: movable between polls, except with an owned leaf other than a sleep (leaves are pinned
+///   once polled); a stop built from a source is dropped by the move and rebuilt at the next poll.
+/// Allocation: none.
 #pragma once
 
 #include <corio/runtime/time.hpp>

@@ -1,16 +1,17 @@
-// corio/stream/throttle.hpp — throttle(s, d): at most one item per d.
-//
-//     auto calm = corio::stream::throttle(std::move(events), 100ms);
-//
-// Yields the items of s, in order and without dropping any, but never two within `d` of each
-// other: after yielding an item, the stream waits until d has passed before it polls s again
-// (tokio-stream's throttle). The first item is not delayed. Items that arrive meanwhile wait in s.
-// Ends when s ends (the end is reported once the current wait is over).
-// Cancel safety: cancel safe: a pending next() has taken nothing from s; the wait keeps running
-//   (a cancelled next() takes its sleep out of the wheel; the deadline stays).
-// Allocation: none.
-// Moving: movable between polls (a running wait is carried over).
-// Precondition: polled on a runtime worker (timers).
+/// \file
+/// corio/stream/throttle.hpp — throttle(s, d): at most one item per d.
+///
+///     auto calm = corio::stream::throttle(std::move(events), 100ms);
+///
+/// Yields the items of s, in order and without dropping any, but never two within `d` of each
+/// other: after yielding an item, the stream waits until d has passed before it polls s again
+/// (tokio-stream's throttle). The first item is not delayed. Items that arrive meanwhile wait in s.
+/// Ends when s ends (the end is reported once the current wait is over).
+/// Cancel safety: cancel safe: a pending next() has taken nothing from s; the wait keeps running
+///   (a cancelled next() takes its sleep out of the wheel; the deadline stays).
+/// Allocation: none.
+/// Moving: movable between polls (a running wait is carried over).
+/// Precondition: polled on a runtime worker (timers).
 #pragma once
 
 #include <corio/runtime/time.hpp>

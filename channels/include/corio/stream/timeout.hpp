@@ -1,23 +1,24 @@
-// corio/stream/timeout.hpp — a deadline per item: timeout(s, d) and timeout_repeating(s, d).
-//
-//     auto s = corio::stream::timeout(std::move(rx_stream), 1s);
-//     while (auto r = co_await s.next()) {
-//         if (*r) handle(**r);                    // result<Item, time::elapsed<>>
-//         else log("nothing for a second");       // the stream goes on
-//     }
-//
-// timeout(s, d): yields result<Item, time::elapsed<>>. The deadline is d after the previous item
-//   was yielded (or after the first poll, for the first item). If s has nothing by then, the
-//   stream yields one elapsed error and goes on waiting for s, with no deadline, until its next
-//   item (tokio-stream's timeout: one error per gap).
-// timeout_repeating(s, d): the same, but after an elapsed error the next deadline is d later, so
-//   a silent stream yields an error every d (tokio-stream's timeout_repeating).
-// Both end when s ends; the item wins when it is ready together with the deadline.
-// Cancel safety: cancel safe: a pending next() has taken nothing from s; the deadline keeps
-//   running (dropping a next() does not restart it; its sleep leaves the wheel until the next poll).
-// Allocation: none.
-// Moving: movable between polls (a running deadline is carried over).
-// Precondition: polled on a runtime worker (timers).
+/// \file
+/// corio/stream/timeout.hpp — a deadline per item: timeout(s, d) and timeout_repeating(s, d).
+///
+///     auto s = corio::stream::timeout(std::move(rx_stream), 1s);
+///     while (auto r = co_await s.next()) {
+///         if (*r) handle(**r);                    // result<Item, time::elapsed<>>
+///         else log("nothing for a second");       // the stream goes on
+///     }
+///
+/// timeout(s, d): yields result<Item, time::elapsed<>>. The deadline is d after the previous item
+///   was yielded (or after the first poll, for the first item). If s has nothing by then, the
+///   stream yields one elapsed error and goes on waiting for s, with no deadline, until its next
+///   item (tokio-stream's timeout: one error per gap).
+/// timeout_repeating(s, d): the same, but after an elapsed error the next deadline is d later, so
+///   a silent stream yields an error every d (tokio-stream's timeout_repeating).
+/// Both end when s ends; the item wins when it is ready together with the deadline.
+/// Cancel safety: cancel safe: a pending next() has taken nothing from s; the deadline keeps
+///   running (dropping a next() does not restart it; its sleep leaves the wheel until the next poll).
+/// Allocation: none.
+/// Moving: movable between polls (a running deadline is carried over).
+/// Precondition: polled on a runtime worker (timers).
 #pragma once
 
 #include <corio/result.hpp>

@@ -1,4 +1,5 @@
-// corio/channels/broadcast/error.hpp — what broadcast operations report when they cannot complete.
+/// \file
+/// corio/channels/broadcast/error.hpp — what broadcast operations report when they cannot complete.
 #pragma once
 
 #include <corio/channels/error.hpp>

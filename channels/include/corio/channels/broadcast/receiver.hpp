@@ -1,5 +1,6 @@
-// corio/channels/broadcast/receiver.hpp — the receiving half of a broadcast channel: recv(),
-// try_recv(), resubscribe(). See corio/channels/broadcast.hpp for the contract.
+/// \file
+/// corio/channels/broadcast/receiver.hpp — the receiving half of a broadcast channel: recv(),
+/// try_recv(), resubscribe(). See corio/channels/broadcast.hpp for the contract.
 #pragma once
 
 #include <corio/channels/broadcast/detail/shared.hpp>

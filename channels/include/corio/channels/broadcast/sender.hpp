@@ -1,5 +1,6 @@
-// corio/channels/broadcast/sender.hpp — the sending half of a broadcast channel: send(),
-// subscribe(). See corio/channels/broadcast.hpp for the contract.
+/// \file
+/// corio/channels/broadcast/sender.hpp — the sending half of a broadcast channel: send(),
+/// subscribe(). See corio/channels/broadcast.hpp for the contract.
 #pragma once
 
 #include <corio/channels/broadcast/detail/shared.hpp>

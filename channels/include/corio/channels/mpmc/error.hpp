@@ -1,15 +1,16 @@
-// corio/channels/mpmc/error.hpp — what mpmc operations report: the same errors as mpsc's, under
-// corio::mpmc (the channels fail in the same ways, so a caller handles both alike).
-//
-//   send_error<T> (corio/channels/error.hpp)  every receiver is gone, or the channel was closed;
-//                           the value comes back.
-//   try_send_error<T>       full (no free slot now; always on a rendezvous channel) or closed;
-//                           the value comes back either way.
-//   send_timeout_error<T>   timeout or closed; the value comes back.
-//   try_recv_error          empty (nothing now) or closed (every sender gone or the channel
-//                           closed, and drained).
-//   recv_timeout_error      timeout (nothing arrived in time; nothing was taken) or closed (as
-//                           try_recv_error::closed).
+/// \file
+/// corio/channels/mpmc/error.hpp — what mpmc operations report: the same errors as mpsc's, under
+/// corio::mpmc (the channels fail in the same ways, so a caller handles both alike).
+///
+///   send_error<T> (corio/channels/error.hpp)  every receiver is gone, or the channel was closed;
+///                           the value comes back.
+///   try_send_error<T>       full (no free slot now; always on a rendezvous channel) or closed;
+///                           the value comes back either way.
+///   send_timeout_error<T>   timeout or closed; the value comes back.
+///   try_recv_error          empty (nothing now) or closed (every sender gone or the channel
+///                           closed, and drained).
+///   recv_timeout_error      timeout (nothing arrived in time; nothing was taken) or closed (as
+///                           try_recv_error::closed).
 #pragma once
 
 #include <corio/channels/error.hpp>

@@ -1,6 +1,7 @@
-// corio/channels/mpmc/receiver.hpp — the receiving half of an mpmc channel, bounded, unbounded or
-// rendezvous: recv(), try_recv(), blocking_recv(), close(). Copyable: each copy is a consumer, and
-// each message goes to exactly one of them. The protocol is chan::poll_recv (mpmc/detail/chan.hpp).
+/// \file
+/// corio/channels/mpmc/receiver.hpp — the receiving half of an mpmc channel, bounded, unbounded or
+/// rendezvous: recv(), try_recv(), blocking_recv(), close(). Copyable: each copy is a consumer, and
+/// each message goes to exactly one of them. The protocol is chan::poll_recv (mpmc/detail/chan.hpp).
 #pragma once
 
 #include <corio/channels/metrics.hpp>

@@ -1,6 +1,7 @@
-// corio/channels/mpmc/sender.hpp — the sending halves of an mpmc channel and the factories:
-// sender (bounded or rendezvous: send waits for a free slot, or for a receiver), unbounded_sender
-// (send never waits), channel(), unbounded_channel(). See corio/channels/mpmc.hpp for the contract.
+/// \file
+/// corio/channels/mpmc/sender.hpp — the sending halves of an mpmc channel and the factories:
+/// sender (bounded or rendezvous: send waits for a free slot, or for a receiver), unbounded_sender
+/// (send never waits), channel(), unbounded_channel(). See corio/channels/mpmc.hpp for the contract.
 #pragma once
 
 #include <corio/channels/metrics.hpp>

@@ -1,7 +1,8 @@
-// corio/channels/mpsc/bounded.hpp — the bounded channel's handles (Tokio's sync/mpsc/bounded.rs):
-// sender (send waits for capacity), permit (a reserved slot), weak_sender, and channel().
-// Capacity is the channel's batch_semaphore (mpsc/detail/chan.hpp); the receiver is shared with
-// the unbounded channel (mpsc/receiver.hpp). See corio/channels/mpsc.hpp for the contract.
+/// \file
+/// corio/channels/mpsc/bounded.hpp — the bounded channel's handles (Tokio's sync/mpsc/bounded.rs):
+/// sender (send waits for capacity), permit (a reserved slot), weak_sender, and channel().
+/// Capacity is the channel's batch_semaphore (mpsc/detail/chan.hpp); the receiver is shared with
+/// the unbounded channel (mpsc/receiver.hpp). See corio/channels/mpsc.hpp for the contract.
 #pragma once
 
 #include <corio/channels/detail/batch_semaphore.hpp>

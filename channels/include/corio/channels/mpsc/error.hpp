@@ -1,12 +1,13 @@
-// corio/channels/mpsc/error.hpp — what mpsc operations report when they cannot complete.
-//
-//   send_error<T> (corio/channels/error.hpp)  the receiver is gone or closed; the value comes back.
-//   try_send_error<T>       full (no capacity now) or closed; the value comes back either way.
-//   try_recv_error          empty (nothing queued now) or closed (every sender gone, queue drained;
-//                           or the receiver closed and drained).
-//   reserve_error::closed   the receiver is gone or closed.
-//   try_reserve_error       full or closed.
-// Each has Tokio's short lower-case text through to_string() and fmt ("{}").
+/// \file
+/// corio/channels/mpsc/error.hpp — what mpsc operations report when they cannot complete.
+///
+///   send_error<T> (corio/channels/error.hpp)  the receiver is gone or closed; the value comes back.
+///   try_send_error<T>       full (no capacity now) or closed; the value comes back either way.
+///   try_recv_error          empty (nothing queued now) or closed (every sender gone, queue drained;
+///                           or the receiver closed and drained).
+///   reserve_error::closed   the receiver is gone or closed.
+///   try_reserve_error       full or closed.
+/// Each has Tokio's short lower-case text through to_string() and fmt ("{}").
 #pragma once
 
 #include <corio/channels/error.hpp>

@@ -1,6 +1,7 @@
-// corio/channels/mpsc/receiver.hpp — the receiving half of an mpsc channel, bounded or
-// unbounded (one receiver type for both, unlike Tokio's two): recv(), recv_many(), try_recv(),
-// close(). The receive protocol itself is chan::poll_recv (mpsc/detail/chan.hpp).
+/// \file
+/// corio/channels/mpsc/receiver.hpp — the receiving half of an mpsc channel, bounded or
+/// unbounded (one receiver type for both, unlike Tokio's two): recv(), recv_many(), try_recv(),
+/// close(). The receive protocol itself is chan::poll_recv (mpsc/detail/chan.hpp).
 #pragma once
 
 #include <corio/channels/metrics.hpp>

@@ -1,7 +1,8 @@
-// corio/channels/mpsc/unbounded.hpp — the unbounded channel's handles (Tokio's
-// sync/mpsc/unbounded.rs): unbounded_sender (send never waits), weak_unbounded_sender, and
-// unbounded_channel(). In place of capacity the channel counts messages in flight
-// (mpsc/detail/chan.hpp, unbounded_state_). See corio/channels/mpsc.hpp for the contract.
+/// \file
+/// corio/channels/mpsc/unbounded.hpp — the unbounded channel's handles (Tokio's
+/// sync/mpsc/unbounded.rs): unbounded_sender (send never waits), weak_unbounded_sender, and
+/// unbounded_channel(). In place of capacity the channel counts messages in flight
+/// (mpsc/detail/chan.hpp, unbounded_state_). See corio/channels/mpsc.hpp for the contract.
 #pragma once
 
 #include <corio/channels/error.hpp>

@@ -1,26 +1,27 @@
-// corio/channels/sync/barrier.hpp — let n tasks wait for each other (Tokio's sync::Barrier).
-//
-//     corio::sync::barrier b(3);
-//     auto r = co_await b.wait();          // in each of 3 tasks
-//     if (r.is_leader()) { ... }           // true for exactly one of them per generation
-//
-// The n-th wait() of a generation completes the generation: it returns at once with
-// is_leader() == true, and the n-1 earlier waits complete with is_leader() == false. The barrier
-// is then empty and reusable: the next n waits form the next generation. A barrier of 0 behaves
-// as a barrier of 1 (every wait is a leader), as Tokio's does.
-//
-// Cancel safety: `co_await b.wait()` is cancel safe: a wait cancelled or destroyed before its
-//   generation completed withdraws its arrival (the barrier then needs one more wait to release
-//   the others), so the state is as if it never ran, and polled again it arrives anew. A release
-//   cannot be taken back from the other waiters: a wait cancelled after its generation completed
-//   only leaves the list (dropping its waker) and stays complete, so its next poll reports the
-//   release (as a non-leader).
-// Memory ordering: everything each waiter did before wait() happens-before every wait() of that
-//   generation returns.
-// Resumption: waiters are woken through their waker after the internal lock is released.
-// Thread safety: every member may be called from any thread. Preconditions (debug assertions):
-//   the barrier outlives its pending waits.
-// Code: the locked paths are in channels/src/barrier.cpp.
+/// \file
+/// corio/channels/sync/barrier.hpp — let n tasks wait for each other (Tokio's sync::Barrier).
+///
+///     corio::sync::barrier b(3);
+///     auto r = co_await b.wait();          // in each of 3 tasks
+///     if (r.is_leader()) { ... }           // true for exactly one of them per generation
+///
+/// The n-th wait() of a generation completes the generation: it returns at once with
+/// is_leader() == true, and the n-1 earlier waits complete with is_leader() == false. The barrier
+/// is then empty and reusable: the next n waits form the next generation. A barrier of 0 behaves
+/// as a barrier of 1 (every wait is a leader), as Tokio's does.
+///
+/// Cancel safety: `co_await b.wait()` is cancel safe: a wait cancelled or destroyed before its
+///   generation completed withdraws its arrival (the barrier then needs one more wait to release
+///   the others), so the state is as if it never ran, and polled again it arrives anew. A release
+///   cannot be taken back from the other waiters: a wait cancelled after its generation completed
+///   only leaves the list (dropping its waker) and stays complete, so its next poll reports the
+///   release (as a non-leader).
+/// Memory ordering: everything each waiter did before wait() happens-before every wait() of that
+///   generation returns.
+/// Resumption: waiters are woken through their waker after the internal lock is released.
+/// Thread safety: every member may be called from any thread. Preconditions (debug assertions):
+///   the barrier outlives its pending waits.
+/// Code: the locked paths are in channels/src/barrier.cpp.
 #pragma once
 
 #include <corio/runtime/detail/intrusive_list.hpp>

@@ -1,33 +1,34 @@
-// corio/channels/sync/mutex.hpp — a fair async mutex that owns the value it protects (Tokio's
-// sync::Mutex).
-//
-//     corio::sync::mutex<std::vector<int>> m;
-//     {
-//         auto guard = co_await m.lock();     // mutex_guard<std::vector<int>>
-//         guard->push_back(1);
-//         co_await something();               // fine: holding it across co_await is the point
-//     }                                       // unlocked here (RAII)
-//
-// When to use it: only when the lock must be held across a co_await. For short critical sections
-// that never suspend, a std::mutex is cheaper and correct. Never hold a std::mutex (or any
-// blocking lock) across a co_await: the task may resume on another worker, and a worker that
-// blocks on a lock held by a suspended task can deadlock the runtime.
-//
-// Fairness: lock() waiters are served first come, first served (a semaphore with one permit,
-//   ::corio::detail::batch_semaphore); try_lock() never barges past a queued waiter.
-// Cancel safety: `co_await m.lock()` is cancel safe: cancelled or destroyed while queued (a
-//   losing select / race / timeout operand, an aborted task), it leaves the queue, and if the
-//   lock had just been handed to it, it is passed on to the next waiter (or released) before
-//   cancel() returns, so a select handler may lock the same mutex. Its place in the queue is lost
-//   (polled again, it queues at the back). A lock operation whose poll reported ready owns the
-//   lock until await_resume() turns it into a guard; cancel() leaves that lock alone.
-// Memory ordering: everything done under a guard happens-before the next lock() that acquires.
-// Resumption: waiters are woken through their waker after the internal lock is released; an
-//   unlock never resumes anyone inline.
-// Thread safety: every member may be called from any thread; a guard may be destroyed on another
-//   thread or worker than the one that locked. Preconditions (debug assertions): the mutex
-//   outlives its guards and pending lock() awaiters. blocking_lock() must not be called on a
-//   runtime worker.
+/// \file
+/// corio/channels/sync/mutex.hpp — a fair async mutex that owns the value it protects (Tokio's
+/// sync::Mutex).
+///
+///     corio::sync::mutex<std::vector<int>> m;
+///     {
+///         auto guard = co_await m.lock();     // mutex_guard<std::vector<int>>
+///         guard->push_back(1);
+///         co_await something();               // fine: holding it across co_await is the point
+///     }                                       // unlocked here (RAII)
+///
+/// When to use it: only when the lock must be held across a co_await. For short critical sections
+/// that never suspend, a std::mutex is cheaper and correct. Never hold a std::mutex (or any
+/// blocking lock) across a co_await: the task may resume on another worker, and a worker that
+/// blocks on a lock held by a suspended task can deadlock the runtime.
+///
+/// Fairness: lock() waiters are served first come, first served (a semaphore with one permit,
+///   corio::detail::batch_semaphore); try_lock() never barges past a queued waiter.
+/// Cancel safety: `co_await m.lock()` is cancel safe: cancelled or destroyed while queued (a
+///   losing select / race / timeout operand, an aborted task), it leaves the queue, and if the
+///   lock had just been handed to it, it is passed on to the next waiter (or released) before
+///   cancel() returns, so a select handler may lock the same mutex. Its place in the queue is lost
+///   (polled again, it queues at the back). A lock operation whose poll reported ready owns the
+///   lock until await_resume() turns it into a guard; cancel() leaves that lock alone.
+/// Memory ordering: everything done under a guard happens-before the next lock() that acquires.
+/// Resumption: waiters are woken through their waker after the internal lock is released; an
+///   unlock never resumes anyone inline.
+/// Thread safety: every member may be called from any thread; a guard may be destroyed on another
+///   thread or worker than the one that locked. Preconditions (debug assertions): the mutex
+///   outlives its guards and pending lock() awaiters. blocking_lock() must not be called on a
+///   runtime worker.
 #pragma once
 
 #include <corio/channels/detail/batch_semaphore.hpp>

@@ -1,34 +1,35 @@
-// corio/channels/sync/notify.hpp — wake one task, or every waiting task, without data
-// (Tokio's sync::Notify).
-//
-//     corio::sync::notify n;
-//     co_await n.notified();      // task A: waits for a notification
-//     n.notify_one();             // task B (or a plain thread)
-//
-// notify_one() wakes the oldest waiting notified(); if nobody waits it stores one permit (at most
-// one: further notify_one calls while a permit is stored do nothing), which the next notified()
-// consumes at once. notify_waiters() wakes every notified() that exists when it is called (even
-// one created but not yet awaited, as Tokio's Notified) and stores no permit.
-// The usual pattern creates the awaiter before checking the condition, so that a notify_waiters
-// in between is not lost:
-//
-//     auto wait = n.notified();
-//     if (!condition()) co_await wait;
-//
-// Cancel safety: `co_await n.notified()` is cancel safe. A pending notified() that is cancelled
-//   or destroyed (a losing select / race / timeout operand, an aborted task) leaves the queue; if
-//   a notify_one had already been handed to it, the notification is forwarded to the next waiter
-//   (or stored as the permit) before cancel() returns: no notify_one is lost. A cancelled
-//   notified() may be polled again: it queues at the back, and still completes at once if a
-//   notify_waiters was called after it was created.
-// Memory ordering: a notify_one/notify_waiters call happens-before the return of the notified()
-//   it completes.
-// Resumption: waiters are woken through their waker after the internal lock is released; nothing
-//   is resumed inline.
-// Thread safety: every member may be called from any thread; one awaiter is awaited by one task
-//   at a time. Precondition (debug assertion): the notify outlives its awaiters.
-// Code: notify_one() with no waiter is inline here; the paths that take the lock are in
-//   channels/src/notify.cpp.
+/// \file
+/// corio/channels/sync/notify.hpp — wake one task, or every waiting task, without data
+/// (Tokio's sync::Notify).
+///
+///     corio::sync::notify n;
+///     co_await n.notified();      // task A: waits for a notification
+///     n.notify_one();             // task B (or a plain thread)
+///
+/// notify_one() wakes the oldest waiting notified(); if nobody waits it stores one permit (at most
+/// one: further notify_one calls while a permit is stored do nothing), which the next notified()
+/// consumes at once. notify_waiters() wakes every notified() that exists when it is called (even
+/// one created but not yet awaited, as Tokio's Notified) and stores no permit.
+/// The usual pattern creates the awaiter before checking the condition, so that a notify_waiters
+/// in between is not lost:
+///
+///     auto wait = n.notified();
+///     if (!condition()) co_await wait;
+///
+/// Cancel safety: `co_await n.notified()` is cancel safe. A pending notified() that is cancelled
+///   or destroyed (a losing select / race / timeout operand, an aborted task) leaves the queue; if
+///   a notify_one had already been handed to it, the notification is forwarded to the next waiter
+///   (or stored as the permit) before cancel() returns: no notify_one is lost. A cancelled
+///   notified() may be polled again: it queues at the back, and still completes at once if a
+///   notify_waiters was called after it was created.
+/// Memory ordering: a notify_one/notify_waiters call happens-before the return of the notified()
+///   it completes.
+/// Resumption: waiters are woken through their waker after the internal lock is released; nothing
+///   is resumed inline.
+/// Thread safety: every member may be called from any thread; one awaiter is awaited by one task
+///   at a time. Precondition (debug assertion): the notify outlives its awaiters.
+/// Code: notify_one() with no waiter is inline here; the paths that take the lock are in
+///   channels/src/notify.cpp.
 #pragma once
 
 #include <corio/runtime/detail/intrusive_list.hpp>

@@ -1,29 +1,30 @@
-// corio/channels/sync/rw_lock.hpp — a fair async reader-writer lock that owns its value (Tokio's
-// sync::RwLock).
-//
-//     corio::sync::rw_lock<config> cfg(initial);
-//     { auto r = co_await cfg.read();  use(r->field); }     // shared, up to max_reads at once
-//     { auto w = co_await cfg.write(); w->field = 2; }      // exclusive
-//
-// Built like Tokio's: a semaphore (::corio::detail::batch_semaphore) with max_reads permits; a reader
-// takes one, a writer takes all of them. The semaphore is FIFO: a queued writer holds back every
-// reader that arrives after it (a writer is never starved by a stream of readers), and the
-// readers queued behind a writer all get in together once it leaves.
-//
-// As with corio::sync::mutex: hold it across co_await only when you must; never hold a blocking
-// lock (std::mutex, std::shared_mutex) across a co_await.
-// Cancel safety: `co_await read()` and `co_await write()` are cancel safe: cancelled or destroyed
-//   while queued they leave the queue and give back the permits already assigned to them (a
-//   writer may hold some of the max_reads permits while it waits, or all of them once granted),
-//   which go to the next waiters before cancel() returns. Polled again, they queue at the back.
-//   An operation whose poll reported ready owns its permits until await_resume(); cancel()
-//   leaves them alone.
-// Memory ordering: everything done under a write guard happens-before every later read() or
-//   write() that acquires; reads happen-before the next write that acquires.
-// Resumption: waiters are woken through their waker after the internal lock is released.
-// Thread safety: every member may be called from any thread; guards may be destroyed on another
-//   thread. Preconditions (debug assertions): the lock outlives its guards and pending awaiters;
-//   1 <= max_reads <= max_max_reads. blocking_* must not be called on a runtime worker.
+/// \file
+/// corio/channels/sync/rw_lock.hpp — a fair async reader-writer lock that owns its value (Tokio's
+/// sync::RwLock).
+///
+///     corio::sync::rw_lock<config> cfg(initial);
+///     { auto r = co_await cfg.read();  use(r->field); }     // shared, up to max_reads at once
+///     { auto w = co_await cfg.write(); w->field = 2; }      // exclusive
+///
+/// Built like Tokio's: a semaphore (corio::detail::batch_semaphore) with max_reads permits; a reader
+/// takes one, a writer takes all of them. The semaphore is FIFO: a queued writer holds back every
+/// reader that arrives after it (a writer is never starved by a stream of readers), and the
+/// readers queued behind a writer all get in together once it leaves.
+///
+/// As with corio::sync::mutex: hold it across co_await only when you must; never hold a blocking
+/// lock (std::mutex, std::shared_mutex) across a co_await.
+/// Cancel safety: `co_await read()` and `co_await write()` are cancel safe: cancelled or destroyed
+///   while queued they leave the queue and give back the permits already assigned to them (a
+///   writer may hold some of the max_reads permits while it waits, or all of them once granted),
+///   which go to the next waiters before cancel() returns. Polled again, they queue at the back.
+///   An operation whose poll reported ready owns its permits until await_resume(); cancel()
+///   leaves them alone.
+/// Memory ordering: everything done under a write guard happens-before every later read() or
+///   write() that acquires; reads happen-before the next write that acquires.
+/// Resumption: waiters are woken through their waker after the internal lock is released.
+/// Thread safety: every member may be called from any thread; guards may be destroyed on another
+///   thread. Preconditions (debug assertions): the lock outlives its guards and pending awaiters;
+///   1 <= max_reads <= max_max_reads. blocking_* must not be called on a runtime worker.
 #pragma once
 
 #include <corio/channels/detail/batch_semaphore.hpp>

@@ -1,24 +1,25 @@
-// corio/channels/sync/semaphore.hpp — an async counting semaphore, fair, closable (Tokio's
-// sync::Semaphore).
-//
-//     corio::sync::semaphore sem(3);
-//     auto permit = (co_await sem.acquire()).value();    // RAII: released when destroyed
-//     auto sem2 = std::make_shared<corio::sync::semaphore>(3);
-//     auto owned = (co_await corio::sync::semaphore::acquire_owned(sem2)).value();
-//
-// Fairness: waiters are served first come, first served; an acquire_many(n) at the front of the
-// queue holds back later small acquires until it has its n (so it is never starved).
-// Errors: acquire fails with acquire_error::closed once close() was called (queued acquires are
-//   woken with it). try_acquire fails with try_acquire_error::{no_permits, closed}.
-// Cancel safety: an acquire is cancel safe: cancelled or destroyed while queued (a losing select
-//   / race / timeout operand, an aborted task) it leaves the queue and gives back the permits
-//   already assigned to it, which go to the next waiter before cancel() returns; its place in the
-//   queue is lost (polled again, it queues at the back). An acquire whose poll reported ready owns
-//   its permits (or its closed error) until await_resume(); cancel() leaves them alone.
-// Memory ordering: a permit release happens-before the acquire that receives that permit.
-// Resumption: waiters are woken through their waker after the internal lock is released.
-// Thread safety: all members may be called from any thread. Preconditions (debug assertions):
-//   the semaphore outlives its (non-owned) permits and pending acquires; n <= max_permits.
+/// \file
+/// corio/channels/sync/semaphore.hpp — an async counting semaphore, fair, closable (Tokio's
+/// sync::Semaphore).
+///
+///     corio::sync::semaphore sem(3);
+///     auto permit = (co_await sem.acquire()).value();    // RAII: released when destroyed
+///     auto sem2 = std::make_shared<corio::sync::semaphore>(3);
+///     auto owned = (co_await corio::sync::semaphore::acquire_owned(sem2)).value();
+///
+/// Fairness: waiters are served first come, first served; an acquire_many(n) at the front of the
+/// queue holds back later small acquires until it has its n (so it is never starved).
+/// Errors: acquire fails with acquire_error::closed once close() was called (queued acquires are
+///   woken with it). try_acquire fails with try_acquire_error::{no_permits, closed}.
+/// Cancel safety: an acquire is cancel safe: cancelled or destroyed while queued (a losing select
+///   / race / timeout operand, an aborted task) it leaves the queue and gives back the permits
+///   already assigned to it, which go to the next waiter before cancel() returns; its place in the
+///   queue is lost (polled again, it queues at the back). An acquire whose poll reported ready owns
+///   its permits (or its closed error) until await_resume(); cancel() leaves them alone.
+/// Memory ordering: a permit release happens-before the acquire that receives that permit.
+/// Resumption: waiters are woken through their waker after the internal lock is released.
+/// Thread safety: all members may be called from any thread. Preconditions (debug assertions):
+///   the semaphore outlives its (non-owned) permits and pending acquires; n <= max_permits.
 #pragma once
 
 #include <corio/channels/detail/batch_semaphore.hpp>

@@ -1,4 +1,5 @@
-// corio/channels/watch/error.hpp — what watch operations report when they cannot complete.
+/// \file
+/// corio/channels/watch/error.hpp — what watch operations report when they cannot complete.
 #pragma once
 
 #include <corio/channels/error.hpp>

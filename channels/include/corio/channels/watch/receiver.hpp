@@ -1,5 +1,6 @@
-// corio/channels/watch/receiver.hpp — the receiving half of a watch channel: borrow(),
-// changed(), wait_for(). See corio/channels/watch.hpp for the contract.
+/// \file
+/// corio/channels/watch/receiver.hpp — the receiving half of a watch channel: borrow(),
+/// changed(), wait_for(). See corio/channels/watch.hpp for the contract.
 #pragma once
 
 #include <corio/channels/metrics.hpp>

@@ -1,5 +1,6 @@
-// corio/channels/watch/ref.hpp — watch::ref, the read guard that borrow() returns: a shared lock
-// on the value, or (seqlock mode) a copy of it.
+/// \file
+/// corio/channels/watch/ref.hpp — watch::ref, the read guard that borrow() returns: a shared lock
+/// on the value, or (seqlock mode) a copy of it.
 #pragma once
 
 #include <corio/channels/detail/rw_lock.hpp>

@@ -1,5 +1,6 @@
-// corio/channels/watch/sender.hpp — the sending half of a watch channel: send(), send_modify(),
-// subscribe(), closed(). See corio/channels/watch.hpp for the contract.
+/// \file
+/// corio/channels/watch/sender.hpp — the sending half of a watch channel: send(), send_modify(),
+/// subscribe(), closed(). See corio/channels/watch.hpp for the contract.
 #pragma once
 
 #include <corio/channels/metrics.hpp>
