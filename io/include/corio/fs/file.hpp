@@ -1,32 +1,33 @@
-// corio/fs/file.hpp — an open file (Tokio's tokio::fs::File).
-//
-//     auto f = co_await corio::fs::file::open("data.bin", {.read = true});   // result<file, error_code>
-//     std::array<std::byte, 4096> buf;
-//     auto n = co_await f->read_at(buf, 8192);        // result<size_t, error_code>; 0 = end of file
-//     auto w = co_await f->write_all(bytes);          // a task: every byte, at the cursor
-//     co_await f->sync_all();
-//
-// Backends: on io_uring every operation is one SQE on the calling worker's ring
-//   (IORING_OP_OPENAT / READ / WRITE / FSYNC). On epoll (regular files are always "ready") the
-//   system call runs on the runtime's blocking pool, as Tokio does. Same API and semantics.
-// Leaves: open, read, read_at, write, write_at and sync_all are corio LEAVES (usable in select /
-//   timeout). read_to_end and write_all are TASKS (loops of those leaves).
-// Cancellation and buffers (the sockets' rules): an operation whose awaiter is destroyed (abort,
-//   timeout, a lost select branch) is cancelled in the kernel (io_uring) or abandoned (pool). The
-//   kernel / pool thread never touches the caller's buffer: reads land in a buffer owned by the
-//   operation's cell and are copied out when the awaiter sees the result; writes are copied into
-//   the cell when submitted. The cell (and the file's descriptor) live until the operation ends.
-//   read_at / write_at are cancel safe as far as the file position goes (they do not use it);
-//   a cancelled write_at may still have written. read / write at the cursor are not cancel safe:
-//   a cancelled one may still move the position (and its bytes are lost).
-// cancel() (the leaf contract; select/timeout call it on a losing operation, the destructor of a
-//   pending one does the same): the operation's waker is dropped and it is cancelled in the
-//   kernel (io_uring) or abandoned to its pool job, as above; a late open's descriptor is
-//   closed. Polled again, the operation is submitted afresh with the same arguments.
-// Open: `open_options` mirror std::fs::OpenOptions; an open whose awaiter is dropped closes the
-//   descriptor when the kernel completes it. Errors: std::error_code (errc::no_such_file_or_directory...).
-// Thread safety: one operation at a time per file (the cursor is the kernel's file position).
-// Lifetime: a file may be dropped with operations in flight (they keep the descriptor open).
+/// \file
+/// corio/fs/file.hpp — an open file (Tokio's tokio::fs::File).
+///
+///     auto f = co_await corio::fs::file::open("data.bin", {.read = true});   // result<file, error_code>
+///     std::array<std::byte, 4096> buf;
+///     auto n = co_await f->read_at(buf, 8192);        // result<size_t, error_code>; 0 = end of file
+///     auto w = co_await f->write_all(bytes);          // a task: every byte, at the cursor
+///     co_await f->sync_all();
+///
+/// Backends: on io_uring every operation is one SQE on the calling worker's ring
+///   (IORING_OP_OPENAT / READ / WRITE / FSYNC). On epoll (regular files are always "ready") the
+///   system call runs on the runtime's blocking pool, as Tokio does. Same API and semantics.
+/// Leaves: open, read, read_at, write, write_at and sync_all are corio LEAVES (usable in select /
+///   timeout). read_to_end and write_all are TASKS (loops of those leaves).
+/// Cancellation and buffers (the sockets' rules): an operation whose awaiter is destroyed (abort,
+///   timeout, a lost select branch) is cancelled in the kernel (io_uring) or abandoned (pool). The
+///   kernel / pool thread never touches the caller's buffer: reads land in a buffer owned by the
+///   operation's cell and are copied out when the awaiter sees the result; writes are copied into
+///   the cell when submitted. The cell (and the file's descriptor) live until the operation ends.
+///   read_at / write_at are cancel safe as far as the file position goes (they do not use it);
+///   a cancelled write_at may still have written. read / write at the cursor are not cancel safe:
+///   a cancelled one may still move the position (and its bytes are lost).
+/// cancel() (the leaf contract; select/timeout call it on a losing operation, the destructor of a
+///   pending one does the same): the operation's waker is dropped and it is cancelled in the
+///   kernel (io_uring) or abandoned to its pool job, as above; a late open's descriptor is
+///   closed. Polled again, the operation is submitted afresh with the same arguments.
+/// Open: `open_options` mirror std::fs::OpenOptions; an open whose awaiter is dropped closes the
+///   descriptor when the kernel completes it. Errors: std::error_code (errc::no_such_file_or_directory...).
+/// Thread safety: one operation at a time per file (the cursor is the kernel's file position).
+/// Lifetime: a file may be dropped with operations in flight (they keep the descriptor open).
 #pragma once
 
 #include <corio/runtime/detail/file_io.hpp>

@@ -1,36 +1,37 @@
-// corio/io/buf_reader.hpp — a read buffer over a byte stream (Tokio's tokio::io::BufReader).
-//
-//     corio::io::buf_reader rd(std::move(stream));              // owns it (or buf_reader<tcp_stream&>)
-//     std::string line;
-//     auto n = co_await rd.read_line(line, 8192);               // result<size_t, error_code>; 0 = EOF
-//     if (!n && n.error() == corio::io::error::line_too_long) ...
-//
-// Stream: anything whose read(std::span<std::byte>) returns a corio leaf yielding io_result
-//   (tcp_stream, tcp_read_half, unix_stream, unix_read_half, another buf_reader...).
-// Every operation here is a LEAF (not a task): it composes with timeout/select/race, and
-//   destroying it pending destroys its inner stream read synchronously (no spawned task outlives
-//   the call).
-// read_line(out, max_len) / read_until(delim, out, max_len): append one line (delimiter
-//   included) to out and yield its length. A last line without delimiter at EOF is returned as
-//   is; 0 = EOF with nothing buffered. max_len bounds the line INCLUDING its delimiter. A line
-//   longer than that yields error::line_too_long and CONSUMES NOTHING: buffer() then starts with
-//   more than max_len bytes of that line (none with the delimiter among the first max_len).
-//   Skip them with consume(), or call again with a larger limit; the reader stays usable.
-//   Storage grows to max_len + 1 bytes when a line outgrows the capacity.
-// read(buf): served from the buffer first; an empty buffer and a buf at least as large as the
-//   capacity bypass the buffer (one stream read straight into buf).
-// fill_buf() / consume(n) / buffer(): the BufRead protocol. fill_buf yields the buffered bytes,
-//   reading once from the stream if there are none (an empty span = EOF).
-// Cancel safety: all of them are cancel safe. A pending read_line/read_until only appends to
-//   `out` when it completes; bytes it read before being cancelled stay in the reader's buffer and
-//   are returned by the next call. The stream read inside is itself cancel safe (stream_ops.hpp).
-// cancel() (the leaf contract): the pending stream read inside is destroyed (so cancelled: its
-//   bytes stay with the stream, stream_ops.hpp), and the operation forgets how far it had
-//   scanned; polled again it starts over on whatever is buffered then (the caller may have
-//   consumed meanwhile). The inner read is not kept because it points into the reader's
-//   buffer, which another operation may move before this one is polled again.
-// Thread safety / pinning: one operation at a time; do not move the reader while one is pending
-//   (operations point at it).
+/// \file
+/// corio/io/buf_reader.hpp — a read buffer over a byte stream (Tokio's tokio::io::BufReader).
+///
+///     corio::io::buf_reader rd(std::move(stream));              // owns it (or buf_reader<tcp_stream&>)
+///     std::string line;
+///     auto n = co_await rd.read_line(line, 8192);               // result<size_t, error_code>; 0 = EOF
+///     if (!n && n.error() == corio::io::error::line_too_long) ...
+///
+/// Stream: anything whose read(std::span<std::byte>) returns a corio leaf yielding io_result
+///   (tcp_stream, tcp_read_half, unix_stream, unix_read_half, another buf_reader...).
+/// Every operation here is a LEAF (not a task): it composes with timeout/select/race, and
+///   destroying it pending destroys its inner stream read synchronously (no spawned task outlives
+///   the call).
+/// read_line(out, max_len) / read_until(delim, out, max_len): append one line (delimiter
+///   included) to out and yield its length. A last line without delimiter at EOF is returned as
+///   is; 0 = EOF with nothing buffered. max_len bounds the line INCLUDING its delimiter. A line
+///   longer than that yields error::line_too_long and CONSUMES NOTHING: buffer() then starts with
+///   more than max_len bytes of that line (none with the delimiter among the first max_len).
+///   Skip them with consume(), or call again with a larger limit; the reader stays usable.
+///   Storage grows to max_len + 1 bytes when a line outgrows the capacity.
+/// read(buf): served from the buffer first; an empty buffer and a buf at least as large as the
+///   capacity bypass the buffer (one stream read straight into buf).
+/// fill_buf() / consume(n) / buffer(): the BufRead protocol. fill_buf yields the buffered bytes,
+///   reading once from the stream if there are none (an empty span = EOF).
+/// Cancel safety: all of them are cancel safe. A pending read_line/read_until only appends to
+///   `out` when it completes; bytes it read before being cancelled stay in the reader's buffer and
+///   are returned by the next call. The stream read inside is itself cancel safe (stream_ops.hpp).
+/// cancel() (the leaf contract): the pending stream read inside is destroyed (so cancelled: its
+///   bytes stay with the stream, stream_ops.hpp), and the operation forgets how far it had
+///   scanned; polled again it starts over on whatever is buffered then (the caller may have
+///   consumed meanwhile). The inner read is not kept because it points into the reader's
+///   buffer, which another operation may move before this one is polled again.
+/// Thread safety / pinning: one operation at a time; do not move the reader while one is pending
+///   (operations point at it).
 #pragma once
 
 #include <corio/io/error.hpp>

@@ -1,28 +1,29 @@
-// corio/io/buf_writer.hpp — a write buffer over a byte stream (Tokio's tokio::io::BufWriter).
-//
-//     corio::io::buf_writer wr(std::move(stream));        // or buf_writer<tcp_write_half&>
-//     co_await wr.write_all(header);                        // buffered: no syscall while it fits
-//     co_await wr.write_all(body);
-//     auto f = co_await wr.flush();                         // result<void, error_code>
-//
-// Stream: anything with write(std::span<const std::byte>) and write_all(...) returning corio
-//   leaves that yield io_result (tcp_stream, tcp_write_half, unix_stream, unix_write_half).
-// Every operation is a LEAF (composes with timeout/select).
-// write(buf): copies buf into the buffer when it fits (ready at once, all of it); otherwise
-//   flushes the buffer first, then buffers buf or, if buf is at least the capacity, writes it to
-//   the stream directly (which may be partial). write_all(buf): all of it, same strategy.
-// flush(): writes everything buffered. Nothing is flushed implicitly on destruction (a
-//   destructor cannot wait): flush before dropping the writer.
-// Cancel safety: none of them is cancel safe (as the stream's writes, stream_ops.hpp): a flush
-//   cancelled mid-way drops from the buffer only the bytes the stream confirmed, so bytes the
-//   kernel sent for the cancelled write itself may be sent again by the next flush. The kernel
-//   never reads the caller's buffers after an operation is gone.
-// cancel() (the leaf contract): a pending flush is settled as on destruction (the bytes the
-//   stream confirmed leave the buffer; its in-flight write is cancelled and its outcome
-//   dropped); a pending direct write (a buffer at least the capacity) is cancelled and kept,
-//   so polled again it goes on from what it wrote (it writes from the caller's span, which
-//   stays valid). Polled again, a write first checks the buffer afresh, as if never polled.
-// Thread safety / pinning: one operation at a time; do not move the writer while one is pending.
+/// \file
+/// corio/io/buf_writer.hpp — a write buffer over a byte stream (Tokio's tokio::io::BufWriter).
+///
+///     corio::io::buf_writer wr(std::move(stream));        // or buf_writer<tcp_write_half&>
+///     co_await wr.write_all(header);                        // buffered: no syscall while it fits
+///     co_await wr.write_all(body);
+///     auto f = co_await wr.flush();                         // result<void, error_code>
+///
+/// Stream: anything with write(std::span<const std::byte>) and write_all(...) returning corio
+///   leaves that yield io_result (tcp_stream, tcp_write_half, unix_stream, unix_write_half).
+/// Every operation is a LEAF (composes with timeout/select).
+/// write(buf): copies buf into the buffer when it fits (ready at once, all of it); otherwise
+///   flushes the buffer first, then buffers buf or, if buf is at least the capacity, writes it to
+///   the stream directly (which may be partial). write_all(buf): all of it, same strategy.
+/// flush(): writes everything buffered. Nothing is flushed implicitly on destruction (a
+///   destructor cannot wait): flush before dropping the writer.
+/// Cancel safety: none of them is cancel safe (as the stream's writes, stream_ops.hpp): a flush
+///   cancelled mid-way drops from the buffer only the bytes the stream confirmed, so bytes the
+///   kernel sent for the cancelled write itself may be sent again by the next flush. The kernel
+///   never reads the caller's buffers after an operation is gone.
+/// cancel() (the leaf contract): a pending flush is settled as on destruction (the bytes the
+///   stream confirmed leave the buffer; its in-flight write is cancelled and its outcome
+///   dropped); a pending direct write (a buffer at least the capacity) is cancelled and kept,
+///   so polled again it goes on from what it wrote (it writes from the caller's span, which
+///   stays valid). Polled again, a write first checks the buffer afresh, as if never polled.
+/// Thread safety / pinning: one operation at a time; do not move the writer while one is pending.
 #pragma once
 
 #include <corio/io/error.hpp>

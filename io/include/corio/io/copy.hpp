@@ -1,30 +1,31 @@
-// corio/io/copy.hpp — pump bytes from a reader to a writer (Tokio's tokio::io::copy and
-// copy_bidirectional).
-//
-//     auto n = co_await corio::io::copy(reader, writer);             // result<uint64_t, error_code>
-//     auto p = co_await corio::io::copy_bidirectional(client, upstream);
-//     // result<std::pair<uint64_t, uint64_t>, error_code>: {client -> upstream, upstream -> client}
-//
-// copy(reader, writer): reads (any `read(std::span<std::byte>)` leaf: streams, read halves,
-//   buf_reader) and write_all()s to the writer until the reader's EOF; yields the bytes copied.
-//   It does not flush a buf_writer nor shut the writer down.
-// copy_bidirectional(a, b): both directions at once; when one side reaches EOF, the other side's
-//   write half is shut down (a.shutdown() / b.shutdown(): FIN after the data copied), and the
-//   copy goes on in the other direction until its EOF too. The first error ends both.
-//   a and b need read, write_all and shutdown() (tcp_stream, unix_stream).
-// Both are LEAVES, not tasks: the directions are polled from the awaiting task (no task is
-//   spawned), so destroying the operation (abort, timeout, select) stops everything at once and
-//   nothing touches a or b afterwards. Why not corio::join of two tasks: join spawns its task
-//   arguments, and an aborted spawned task may still be running on another worker when the
-//   caller resumes and drops the streams.
-// Cancel safety: not cancel safe as a whole (a chunk read but not yet written is lost with the
-//   operation, as in Tokio). The streams' own reads never lose bytes.
-//   cancel() (the leaf contract) cancels the pending inner read / write_all of each direction
-//   (corio/io/stream_ops.hpp) and keeps them, with the chunk: polled again, the copy goes on
-//   where it was (the cancelled read's bytes are still the stream's, the write_all continues
-//   from what it wrote), so a cancel followed by a poll loses and repeats nothing. A shutdown
-//   already sent is not undone.
-// Buffer: 64 KiB per direction, on the heap, owned by the operation.
+/// \file
+/// corio/io/copy.hpp — pump bytes from a reader to a writer (Tokio's tokio::io::copy and
+/// copy_bidirectional).
+///
+///     auto n = co_await corio::io::copy(reader, writer);             // result<uint64_t, error_code>
+///     auto p = co_await corio::io::copy_bidirectional(client, upstream);
+///     // result<std::pair<uint64_t, uint64_t>, error_code>: {client -> upstream, upstream -> client}
+///
+/// copy(reader, writer): reads (any `read(std::span<std::byte>)` leaf: streams, read halves,
+///   buf_reader) and write_all()s to the writer until the reader's EOF; yields the bytes copied.
+///   It does not flush a buf_writer nor shut the writer down.
+/// copy_bidirectional(a, b): both directions at once; when one side reaches EOF, the other side's
+///   write half is shut down (a.shutdown() / b.shutdown(): FIN after the data copied), and the
+///   copy goes on in the other direction until its EOF too. The first error ends both.
+///   a and b need read, write_all and shutdown() (tcp_stream, unix_stream).
+/// Both are LEAVES, not tasks: the directions are polled from the awaiting task (no task is
+///   spawned), so destroying the operation (abort, timeout, select) stops everything at once and
+///   nothing touches a or b afterwards. Why not corio::join of two tasks: join spawns its task
+///   arguments, and an aborted spawned task may still be running on another worker when the
+///   caller resumes and drops the streams.
+/// Cancel safety: not cancel safe as a whole (a chunk read but not yet written is lost with the
+///   operation, as in Tokio). The streams' own reads never lose bytes.
+///   cancel() (the leaf contract) cancels the pending inner read / write_all of each direction
+///   (corio/io/stream_ops.hpp) and keeps them, with the chunk: polled again, the copy goes on
+///   where it was (the cancelled read's bytes are still the stream's, the write_all continues
+///   from what it wrote), so a cancel followed by a poll loses and repeats nothing. A shutdown
+///   already sent is not undone.
+/// Buffer: 64 KiB per direction, on the heap, owned by the operation.
 #pragma once
 
 #include <corio/io/stream_ops.hpp>

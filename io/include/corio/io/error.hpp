@@ -1,12 +1,13 @@
-// corio/io/error.hpp — io errors that are not an errno.
-//
-// Every io operation reports failure as a std::error_code: system errors (the kernel's errno,
-// from a syscall or a negative CQE result) in std::system_category(), and the few conditions
-// below in corio::io::io_category(). Compare with std::errc values or these enumerators:
-//     if (r.error() == std::errc::connection_refused) ...
-//     if (r.error() == corio::io::error::unexpected_eof) ...
-// fmt: fmt::format("{}", corio::io::error::unexpected_eof) == "unexpected end of stream" (the
-// category's message). A std::error_code itself has no formatter in fmt 9: print ec.message().
+/// \file
+/// corio/io/error.hpp — io errors that are not an errno.
+///
+/// Every io operation reports failure as a std::error_code: system errors (the kernel's errno,
+/// from a syscall or a negative CQE result) in std::system_category(), and the few conditions
+/// below in corio::io::io_category(). Compare with std::errc values or these enumerators:
+///     if (r.error() == std::errc::connection_refused) ...
+///     if (r.error() == corio::io::error::unexpected_eof) ...
+/// fmt: fmt::format("{}", corio::io::error::unexpected_eof) == "unexpected end of stream" (the
+/// category's message). A std::error_code itself has no formatter in fmt 9: print ec.message().
 #pragma once
 
 #include <fmt/format.h>

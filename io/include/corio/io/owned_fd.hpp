@@ -1,8 +1,9 @@
-// corio/io/owned_fd.hpp — a file descriptor owned by exactly one object.
-//
-// Closing is the owner's last act: the io reactor cancels every operation on a descriptor and
-// waits for their completions before it closes it (a ring holds its own file reference, so
-// close() alone would not cancel them).
+/// \file
+/// corio/io/owned_fd.hpp — a file descriptor owned by exactly one object.
+///
+/// Closing is the owner's last act: the io reactor cancels every operation on a descriptor and
+/// waits for their completions before it closes it (a ring holds its own file reference, so
+/// close() alone would not cancel them).
 #pragma once
 
 #include <unistd.h>

@@ -1,38 +1,39 @@
-// corio/io/stream_ops.hpp — the read and write awaiters shared by every byte stream (tcp_stream,
-// its halves, unix_stream). You get them from the stream's methods, never build them yourself:
-//
-//     auto n = co_await stream.read(buf);          // result<size_t, error_code>; 0 = EOF
-//     auto r = co_await stream.read_exact(buf);    // fills buf, or error::unexpected_eof
-//     auto w = co_await stream.write(bytes);       // result<size_t, error_code>; may be partial
-//     auto a = co_await stream.write_all(bytes);   // all of it, or an error
-//
-// Cancel safety:
-//   read        cancel safe. An awaiter destroyed while pending (task aborted, timeout elapsed,
-//               select branch lost) cancels the kernel operation; bytes it received anyway are
-//               kept by the stream and returned by the next read, in order. The caller's buffer
-//               is never written after the awaiter is gone (io_uring reads land in a buffer the
-//               stream owns and are copied out).
-//   read_exact  not cancel safe: bytes already copied into the buffer are the caller's; a
-//               cancelled read_exact may have consumed part of the stream.
-//   write(_all) not cancel safe: a cancelled write may have sent some or all of its bytes. The
-//               kernel never reads the caller's buffer after the awaiter is gone (io_uring writes
-//               send from a copy).
-// cancel() (the leaf contract, corio/runtime/leaf.hpp; select/race/timeout call it on a losing
-//   operation, the destructor of a pending one does the same): afterwards no waker of the
-//   operation is registered anywhere, and an operation it had in the kernel (io_uring) is asked
-//   to cancel, as the destructor always did. That kernel operation belongs to the stream from
-//   then on and never touches the caller's buffer; what it still completes stays with the
-//   stream (a read's bytes for the next read; a write's outcome for this leaf if it is polled
-//   again, else dropped by the next write). So the buffer and the stream may be reused at once
-//   (select's handler may read the same socket, or drop it). Polled again, an operation
-//   starts over with its buffer; read_exact / write_all continue from filled() / written()
-//   (the bytes before that are already the caller's / the peer's: restarting would lose or
-//   repeat them), and a write collects its cancelled write's outcome first, so a cancelled and
-//   re-polled write never sends a byte twice.
-// Thread safety: one reader and one writer at a time per stream (they may be two tasks, via
-//   split halves). Awaiters are pinned: neither copyable nor movable.
-// Resumption: the task is woken by the reactor of the worker that submitted the operation; it
-//   runs wherever the scheduler puts it.
+/// \file
+/// corio/io/stream_ops.hpp — the read and write awaiters shared by every byte stream (tcp_stream,
+/// its halves, unix_stream). You get them from the stream's methods, never build them yourself:
+///
+///     auto n = co_await stream.read(buf);          // result<size_t, error_code>; 0 = EOF
+///     auto r = co_await stream.read_exact(buf);    // fills buf, or error::unexpected_eof
+///     auto w = co_await stream.write(bytes);       // result<size_t, error_code>; may be partial
+///     auto a = co_await stream.write_all(bytes);   // all of it, or an error
+///
+/// Cancel safety:
+///   read        cancel safe. An awaiter destroyed while pending (task aborted, timeout elapsed,
+///               select branch lost) cancels the kernel operation; bytes it received anyway are
+///               kept by the stream and returned by the next read, in order. The caller's buffer
+///               is never written after the awaiter is gone (io_uring reads land in a buffer the
+///               stream owns and are copied out).
+///   read_exact  not cancel safe: bytes already copied into the buffer are the caller's; a
+///               cancelled read_exact may have consumed part of the stream.
+///   write(_all) not cancel safe: a cancelled write may have sent some or all of its bytes. The
+///               kernel never reads the caller's buffer after the awaiter is gone (io_uring writes
+///               send from a copy).
+/// cancel() (the leaf contract, corio/runtime/leaf.hpp; select/race/timeout call it on a losing
+///   operation, the destructor of a pending one does the same): afterwards no waker of the
+///   operation is registered anywhere, and an operation it had in the kernel (io_uring) is asked
+///   to cancel, as the destructor always did. That kernel operation belongs to the stream from
+///   then on and never touches the caller's buffer; what it still completes stays with the
+///   stream (a read's bytes for the next read; a write's outcome for this leaf if it is polled
+///   again, else dropped by the next write). So the buffer and the stream may be reused at once
+///   (select's handler may read the same socket, or drop it). Polled again, an operation
+///   starts over with its buffer; read_exact / write_all continue from filled() / written()
+///   (the bytes before that are already the caller's / the peer's: restarting would lose or
+///   repeat them), and a write collects its cancelled write's outcome first, so a cancelled and
+///   re-polled write never sends a byte twice.
+/// Thread safety: one reader and one writer at a time per stream (they may be two tasks, via
+///   split halves). Awaiters are pinned: neither copyable nor movable.
+/// Resumption: the task is woken by the reactor of the worker that submitted the operation; it
+///   runs wherever the scheduler puts it.
 #pragma once
 
 #include <corio/runtime/detail/io_source.hpp>

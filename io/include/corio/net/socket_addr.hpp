@@ -1,12 +1,13 @@
-// corio/net/socket_addr.hpp — an IPv4 or IPv6 socket address (Tokio's std::net::SocketAddr).
-//
-//     auto a = corio::net::socket_addr::parse("127.0.0.1:8080");   // result<socket_addr, error_code>
-//     auto b = corio::net::socket_addr::parse("[::1]:0");          // IPv6 in brackets
-//     auto c = corio::net::socket_addr::ipv4_loopback(0);
-//     fmt::format("{}", *a) == a->to_string() == "127.0.0.1:8080"; "[::1]:0" for IPv6
-//
-// Parsing takes numeric addresses only ("host:port" with a literal IP); names go through
-// corio::net::resolve() (corio/net/resolve.hpp). Errors: std::errc::invalid_argument.
+/// \file
+/// corio/net/socket_addr.hpp — an IPv4 or IPv6 socket address (Tokio's std::net::SocketAddr).
+///
+///     auto a = corio::net::socket_addr::parse("127.0.0.1:8080");   // result<socket_addr, error_code>
+///     auto b = corio::net::socket_addr::parse("[::1]:0");          // IPv6 in brackets
+///     auto c = corio::net::socket_addr::ipv4_loopback(0);
+///     fmt::format("{}", *a) == a->to_string() == "127.0.0.1:8080"; "[::1]:0" for IPv6
+///
+/// Parsing takes numeric addresses only ("host:port" with a literal IP); names go through
+/// corio::net::resolve() (corio/net/resolve.hpp). Errors: std::errc::invalid_argument.
 #pragma once
 
 #include <corio/result.hpp>

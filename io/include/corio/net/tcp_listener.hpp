@@ -1,21 +1,22 @@
-// corio/net/tcp_listener.hpp — a listening TCP socket (Tokio's tokio::net::TcpListener).
-//
-//     auto l = corio::net::tcp_listener::bind(corio::net::socket_addr::ipv4_loopback(0));  // port 0: any
-//     auto port = l->local_addr()->port();
-//     for (;;) {
-//         auto c = co_await l->accept();            // result<std::pair<tcp_stream, socket_addr>, error_code>
-//         if (!c) break;
-//         corio::spawn(serve(std::move(c->first)));
-//     }
-//
-// Descriptor exhaustion: when accept fails with EMFILE/ENFILE (or ENOBUFS/ENOMEM), the accept
-//   operation reports it once per listener on stderr, sleeps 100 ms and retries; it never
-//   returns those errors, spins or crashes. ECONNABORTED (a client gave up in the backlog) is
-//   retried at once. Other errors are returned.
-// Cancel safety: accept is cancel safe: a connection the kernel accepted for a cancelled accept
-//   is handed to the next accept (or closed with the listener), never leaked or lost.
-// Thread safety: one accept at a time per listener; the listener may move between tasks.
-// Lifetime: must not outlive the runtime its accepts ran on.
+/// \file
+/// corio/net/tcp_listener.hpp — a listening TCP socket (Tokio's tokio::net::TcpListener).
+///
+///     auto l = corio::net::tcp_listener::bind(corio::net::socket_addr::ipv4_loopback(0));  // port 0: any
+///     auto port = l->local_addr()->port();
+///     for (;;) {
+///         auto c = co_await l->accept();            // result<std::pair<tcp_stream, socket_addr>, error_code>
+///         if (!c) break;
+///         corio::spawn(serve(std::move(c->first)));
+///     }
+///
+/// Descriptor exhaustion: when accept fails with EMFILE/ENFILE (or ENOBUFS/ENOMEM), the accept
+///   operation reports it once per listener on stderr, sleeps 100 ms and retries; it never
+///   returns those errors, spins or crashes. ECONNABORTED (a client gave up in the backlog) is
+///   retried at once. Other errors are returned.
+/// Cancel safety: accept is cancel safe: a connection the kernel accepted for a cancelled accept
+///   is handed to the next accept (or closed with the listener), never leaked or lost.
+/// Thread safety: one accept at a time per listener; the listener may move between tasks.
+/// Lifetime: must not outlive the runtime its accepts ran on.
 #pragma once
 
 #include <corio/runtime/detail/io_source.hpp>

@@ -1,23 +1,24 @@
-// corio/net/tcp_stream.hpp — a TCP connection (Tokio's tokio::net::TcpStream).
-//
-//     auto s = co_await corio::net::tcp_stream::connect(addr);           // result<tcp_stream, error_code>
-//     auto t = co_await corio::timeout(2s, corio::net::tcp_stream::connect(addr));  // with a deadline
-//     std::array<std::byte, 4096> buf;
-//     auto n = co_await s->read(buf);                 // 0 = the peer closed (EOF)
-//     auto w = co_await s->write_all(std::as_bytes(std::span(msg)));
-//     auto [rd, wr] = std::move(*s).into_split();     // two tasks: one reads, one writes
-//
-// Errors: std::error_code — system errors (errc::connection_refused, connection_reset,
-//   broken_pipe, timed_out...) and corio::io::error (unexpected_eof, write_zero, no_runtime).
-//   A reset peer fails that connection's operations only. Nothing throws on the io path.
-// Cancel safety: corio/io/stream_ops.hpp (read: cancel safe, no byte lost; writes: not).
-//   connect: dropping it, or cancel(), closes its socket (a connect in the kernel is
-//   cancelled first); polled again after a cancel, it connects afresh on a new socket.
-// Thread safety: the stream may move between tasks and workers. One read and one write may be
-//   pending at a time, from two tasks, through into_split()'s halves; two concurrent reads (or
-//   writes) on one stream are not allowed.
-// Lifetime: a stream must not outlive the runtime its operations ran on. Operations reference the
-//   stream: keep it alive while one is pending.
+/// \file
+/// corio/net/tcp_stream.hpp — a TCP connection (Tokio's tokio::net::TcpStream).
+///
+///     auto s = co_await corio::net::tcp_stream::connect(addr);           // result<tcp_stream, error_code>
+///     auto t = co_await corio::timeout(2s, corio::net::tcp_stream::connect(addr));  // with a deadline
+///     std::array<std::byte, 4096> buf;
+///     auto n = co_await s->read(buf);                 // 0 = the peer closed (EOF)
+///     auto w = co_await s->write_all(std::as_bytes(std::span(msg)));
+///     auto [rd, wr] = std::move(*s).into_split();     // two tasks: one reads, one writes
+///
+/// Errors: std::error_code — system errors (errc::connection_refused, connection_reset,
+///   broken_pipe, timed_out...) and corio::io::error (unexpected_eof, write_zero, no_runtime).
+///   A reset peer fails that connection's operations only. Nothing throws on the io path.
+/// Cancel safety: corio/io/stream_ops.hpp (read: cancel safe, no byte lost; writes: not).
+///   connect: dropping it, or cancel(), closes its socket (a connect in the kernel is
+///   cancelled first); polled again after a cancel, it connects afresh on a new socket.
+/// Thread safety: the stream may move between tasks and workers. One read and one write may be
+///   pending at a time, from two tasks, through into_split()'s halves; two concurrent reads (or
+///   writes) on one stream are not allowed.
+/// Lifetime: a stream must not outlive the runtime its operations ran on. Operations reference the
+///   stream: keep it alive while one is pending.
 #pragma once
 
 #include <corio/runtime/detail/io_source.hpp>

@@ -1,19 +1,20 @@
-// corio/net/udp_socket.hpp — a UDP socket (Tokio's tokio::net::UdpSocket).
-//
-//     auto s = corio::net::udp_socket::bind(corio::net::socket_addr::ipv4_loopback(0));
-//     co_await s->send_to(bytes, peer);                  // result<size_t, error_code>
-//     auto r = co_await s->recv_from(buf);               // result<pair<size_t, socket_addr>, error_code>
-//     s->connect(peer).value();                          // then send(bytes) / recv(buf)
-//
-// Datagrams: one message per call; a datagram longer than the buffer is truncated (as recvfrom).
-// Cancel safety: recv_from/recv are cancel safe — a datagram the kernel delivered to a cancelled
-//   receive is returned by the next one. send_to/send are not (the datagram may have been sent).
-//   cancel() (the leaf contract) drops the operation's registration and cancels it in the
-//   kernel (io_uring). A cancelled send polled again first collects its cancelled send's
-//   outcome: a datagram the kernel sent is reported, not sent twice; one it did not is sent.
-// Thread safety: one receive and one send may be pending at a time (two tasks may share the socket
-//   that way: receives use the read side, sends the write side).
-// Lifetime: must not outlive the runtime its operations ran on.
+/// \file
+/// corio/net/udp_socket.hpp — a UDP socket (Tokio's tokio::net::UdpSocket).
+///
+///     auto s = corio::net::udp_socket::bind(corio::net::socket_addr::ipv4_loopback(0));
+///     co_await s->send_to(bytes, peer);                  // result<size_t, error_code>
+///     auto r = co_await s->recv_from(buf);               // result<pair<size_t, socket_addr>, error_code>
+///     s->connect(peer).value();                          // then send(bytes) / recv(buf)
+///
+/// Datagrams: one message per call; a datagram longer than the buffer is truncated (as recvfrom).
+/// Cancel safety: recv_from/recv are cancel safe — a datagram the kernel delivered to a cancelled
+///   receive is returned by the next one. send_to/send are not (the datagram may have been sent).
+///   cancel() (the leaf contract) drops the operation's registration and cancels it in the
+///   kernel (io_uring). A cancelled send polled again first collects its cancelled send's
+///   outcome: a datagram the kernel sent is reported, not sent twice; one it did not is sent.
+/// Thread safety: one receive and one send may be pending at a time (two tasks may share the socket
+///   that way: receives use the read side, sends the write side).
+/// Lifetime: must not outlive the runtime its operations ran on.
 #pragma once
 
 #include <corio/runtime/detail/io_source.hpp>

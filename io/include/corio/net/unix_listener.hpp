@@ -1,20 +1,21 @@
-// corio/net/unix_listener.hpp — a listening Unix domain stream socket (Tokio's UnixListener).
-//
-//     auto l = corio::net::unix_listener::bind("/tmp/app.sock");    // result<unix_listener, error_code>
-//     for (;;) {
-//         auto c = co_await l->accept();     // result<std::pair<unix_stream, std::string>, error_code>
-//         if (!c) break;
-//         corio::spawn(serve(std::move(c->first)));   // c->second: the peer's path, usually ""
-//     }
-//
-// The socket file: bind() never removes an existing file (a stale socket fails with
-//   errc::address_in_use: remove it yourself if you know it is stale). The listener removes the
-//   file it created when it is destroyed — and only that one: if the path now names a different
-//   file (someone replaced it), it is left alone. "@name" binds in the abstract namespace (no file).
-// accept: as tcp_listener's — cancel safe (a connection accepted for a cancelled accept goes to
-//   the next one), and descriptor exhaustion is reported once, backed off 100 ms and retried.
-// Thread safety: one accept at a time; the listener may move between tasks (not while an accept
-//   is pending). Lifetime: must not outlive the runtime its accepts ran on.
+/// \file
+/// corio/net/unix_listener.hpp — a listening Unix domain stream socket (Tokio's UnixListener).
+///
+///     auto l = corio::net::unix_listener::bind("/tmp/app.sock");    // result<unix_listener, error_code>
+///     for (;;) {
+///         auto c = co_await l->accept();     // result<std::pair<unix_stream, std::string>, error_code>
+///         if (!c) break;
+///         corio::spawn(serve(std::move(c->first)));   // c->second: the peer's path, usually ""
+///     }
+///
+/// The socket file: bind() never removes an existing file (a stale socket fails with
+///   errc::address_in_use: remove it yourself if you know it is stale). The listener removes the
+///   file it created when it is destroyed — and only that one: if the path now names a different
+///   file (someone replaced it), it is left alone. "@name" binds in the abstract namespace (no file).
+/// accept: as tcp_listener's — cancel safe (a connection accepted for a cancelled accept goes to
+///   the next one), and descriptor exhaustion is reported once, backed off 100 ms and retried.
+/// Thread safety: one accept at a time; the listener may move between tasks (not while an accept
+///   is pending). Lifetime: must not outlive the runtime its accepts ran on.
 #pragma once
 
 #include <corio/runtime/detail/io_source.hpp>

@@ -1,17 +1,18 @@
-// corio/net/unix_stream.hpp — a Unix domain stream socket (Tokio's tokio::net::UnixStream).
-//
-//     auto s = co_await corio::net::unix_stream::connect("/run/app.sock");   // result<unix_stream, error_code>
-//     auto [a, b] = *corio::net::unix_stream::pair();                          // connected pair (socketpair)
-//     auto n = co_await s->read(buf);                                           // 0 = EOF
-//     auto [rd, wr] = std::move(*s).into_split();
-//
-// The same byte-stream API, reactor seam and rules as tcp_stream (corio/io/stream_ops.hpp):
-//   read is cancel safe (bytes a cancelled read received are returned by the next read), writes
-//   are not; one read and one write may be pending at a time (two tasks via the halves).
-// connect: a leaf. A listener whose backlog is full fails it with errc::resource_unavailable_try_again
-//   on the epoll backend (Unix sockets do not queue connects as TCP does); io_uring waits.
-// Paths: a filesystem path (at most 107 bytes), or "@name" for the Linux abstract namespace.
-// Lifetime: must not outlive the runtime its operations ran on.
+/// \file
+/// corio/net/unix_stream.hpp — a Unix domain stream socket (Tokio's tokio::net::UnixStream).
+///
+///     auto s = co_await corio::net::unix_stream::connect("/run/app.sock");   // result<unix_stream, error_code>
+///     auto [a, b] = *corio::net::unix_stream::pair();                          // connected pair (socketpair)
+///     auto n = co_await s->read(buf);                                           // 0 = EOF
+///     auto [rd, wr] = std::move(*s).into_split();
+///
+/// The same byte-stream API, reactor seam and rules as tcp_stream (corio/io/stream_ops.hpp):
+///   read is cancel safe (bytes a cancelled read received are returned by the next read), writes
+///   are not; one read and one write may be pending at a time (two tasks via the halves).
+/// connect: a leaf. A listener whose backlog is full fails it with errc::resource_unavailable_try_again
+///   on the epoll backend (Unix sockets do not queue connects as TCP does); io_uring waits.
+/// Paths: a filesystem path (at most 107 bytes), or "@name" for the Linux abstract namespace.
+/// Lifetime: must not outlive the runtime its operations ran on.
 #pragma once
 
 #include <corio/runtime/detail/io_source.hpp>

@@ -1,30 +1,31 @@
-// corio/signal/signal.hpp — Unix signals as awaitables (Tokio's tokio::signal).
-//
-//     // graceful shutdown: the first ctrl-c (SIGINT) or SIGTERM ends the serve loop
-//     auto term = corio::signal::signal(SIGTERM).value();
-//     auto r = co_await corio::select(corio::branch(corio::signal::ctrl_c(), ...),
-//                                     corio::branch(term.recv(), ...), ...);
-//
-//     // config reload on SIGHUP
-//     auto hup = corio::signal::signal(SIGHUP).value();
-//     while (co_await hup.recv()) reload();
-//
-// Semantics (as Tokio):
-//   * A listener sees every delivery that happens after it was created; several deliveries
-//     between two receives are seen as one (POSIX signals coalesce too).
-//   * Listening installs a process-wide handler for that signal, once, for the rest of the
-//     process: its default action (e.g. SIGINT/SIGTERM ending the process) no longer happens.
-//     That is the point: the program decides how to exit.
-//   * SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE and SIGILL cannot be listened for
-//     (std::errc::invalid_argument), nor can numbers outside 1..64.
-//   * Works on any runtime flavor and backend, and from plain threads (blocking_recv): the
-//     handler only bumps a counter and writes an eventfd; a dispatcher thread wakes listeners
-//     (io/src/signal/registry.cpp).
-//
-// Cancel safety: recv() and ctrl_c() are cancel safe. An abandoned recv() consumed nothing: a
-// delivery it did not report is reported by the listener's next recv(). cancel() (the leaf
-// contract) unlinks the operation from the signal's waiters and drops its waker; polled again,
-// it reports a delivery that happened meanwhile.
+/// \file
+/// corio/signal/signal.hpp — Unix signals as awaitables (Tokio's tokio::signal).
+///
+///     // graceful shutdown: the first ctrl-c (SIGINT) or SIGTERM ends the serve loop
+///     auto term = corio::signal::signal(SIGTERM).value();
+///     auto r = co_await corio::select(corio::branch(corio::signal::ctrl_c(), ...),
+///                                     corio::branch(term.recv(), ...), ...);
+///
+///     // config reload on SIGHUP
+///     auto hup = corio::signal::signal(SIGHUP).value();
+///     while (co_await hup.recv()) reload();
+///
+/// Semantics (as Tokio):
+///   * A listener sees every delivery that happens after it was created; several deliveries
+///     between two receives are seen as one (POSIX signals coalesce too).
+///   * Listening installs a process-wide handler for that signal, once, for the rest of the
+///     process: its default action (e.g. SIGINT/SIGTERM ending the process) no longer happens.
+///     That is the point: the program decides how to exit.
+///   * SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE and SIGILL cannot be listened for
+///     (std::errc::invalid_argument), nor can numbers outside 1..64.
+///   * Works on any runtime flavor and backend, and from plain threads (blocking_recv): the
+///     handler only bumps a counter and writes an eventfd; a dispatcher thread wakes listeners
+///     (io/src/signal/registry.cpp).
+///
+/// Cancel safety: recv() and ctrl_c() are cancel safe. An abandoned recv() consumed nothing: a
+/// delivery it did not report is reported by the listener's next recv(). cancel() (the leaf
+/// contract) unlinks the operation from the signal's waiters and drops its waker; polled again,
+/// it reports a delivery that happened meanwhile.
 #pragma once
 
 #include <corio/result.hpp>
