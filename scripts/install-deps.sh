@@ -5,7 +5,8 @@ set -euo pipefail
 
 # pkg-config: on Debian 12 a transitional package that pulls in pkgconf (which provides the
 # pkg-config command); the build finds liburing with it and tests/install builds from corio.pc.
-CORIO_DEBIAN_PACKAGES=(g++ clang clang-14 cmake ninja-build pkg-config liburing-dev libfmt-dev libgtest-dev libbenchmark-dev relacy-dev)
+# doxygen (1.9.4): the API reference, target corio_api_docs, which CI builds (it fails on a warning).
+CORIO_DEBIAN_PACKAGES=(g++ clang clang-14 cmake ninja-build pkg-config liburing-dev libfmt-dev libgtest-dev libbenchmark-dev relacy-dev doxygen)
 
 corio_install_deps() {
     local missing=() pkg

@@ -1,4 +1,5 @@
-// corio/corio.hpp — everything: the runtime, time, the channels, io.
+/// \file
+/// corio/corio.hpp — everything: the runtime, time, the channels, io.
 #pragma once
 
 #include <corio/result.hpp>

@@ -1,9 +1,10 @@
-// corio/stream.hpp — every stream adapter and combinator (docs/streams.md is the guide).
-//
-//     #include <corio/stream.hpp>
-//     namespace st = corio::stream;
-//     auto s = st::receiver_stream(std::move(rx)) | st::filter(is_valid) | st::chunks_timeout(64, 10ms);
-//     while (auto batch = co_await s.next()) flush(*batch);
+/// \file
+/// corio/stream.hpp — every stream adapter and combinator (docs/streams.md is the guide).
+///
+///     #include <corio/stream.hpp>
+///     namespace st = corio::stream;
+///     auto s = st::receiver_stream(std::move(rx)) | st::filter(is_valid) | st::chunks_timeout(64, 10ms);
+///     while (auto batch = co_await s.next()) flush(*batch);
 #pragma once
 
 #include <corio/stream/stream.hpp>

@@ -1,39 +1,40 @@
-// corio/testing.hpp — coroutine tests in one line: Tokio's #[tokio::test] for GoogleTest.
-//
-//     #include <corio/testing.hpp>
-//
-//     CORIO_TEST(channel, delivers_in_order) {                 // a fresh multi_thread runtime
-//         auto [tx, rx] = corio::mpsc::channel<int>(8);
-//         co_await tx.send(1);
-//         auto v = co_await rx.recv();
-//         ASSERT_TRUE(v.has_value());                          // ASSERT_* work in the body
-//         EXPECT_EQ(*v, 1);
-//     }
-//
-//     CORIO_TEST_WITH(timeouts, fire_on_the_paused_clock,     // options: test_options' fields
-//                     .flavor = corio::runtime_flavor::current_thread, .start_paused = true) {
-//         auto [tx, rx] = corio::mpsc::channel<int>(1);        // nobody sends
-//         auto r = co_await corio::timeout(std::chrono::hours(1), rx.recv());
-//         EXPECT_FALSE(r.has_value());                         // at once: the clock jumps 1 h
-//     }
-//
-// What a test gets: the body is a task<void> spawned on a runtime made for this test alone and
-// dropped after it (Tokio's test macro builds a current_thread runtime; corio's default is the
-// multi_thread one with 2 workers, the shape of a service; pick current_thread for exact
-// interleavings). The body's exceptions fail the test with their what(); so does an exception
-// escaping a detached task spawned by the test.
-//
-// ASSERT_* inside a coroutine: GoogleTest's fatal assertions `return` from the enclosing
-// function, which a coroutine cannot do. In a file that includes this header they instead report
-// the failure and throw corio::testing::assertion_failed, which ends the body (its frame is
-// destroyed, as by any exception) and which run_test() recognises as already reported. In a plain
-// TEST of the same file a failed ASSERT_* then also ends the test, and GoogleTest adds a line
-// saying an exception ended it.
-//
-// Deadline: a body that has not finished after `deadline` of real time (not the runtime's
-// clock, which a paused test moves by hours) fails the test and is aborted, so a lost wake-up
-// fails one test instead of hanging the suite. A body that never reaches a suspension point cannot
-// be aborted: after a further grace period the process is ended with a message.
+/// \file
+/// corio/testing.hpp — coroutine tests in one line: Tokio's #[tokio::test] for GoogleTest.
+///
+///     #include <corio/testing.hpp>
+///
+///     CORIO_TEST(channel, delivers_in_order) {                 // a fresh multi_thread runtime
+///         auto [tx, rx] = corio::mpsc::channel<int>(8);
+///         co_await tx.send(1);
+///         auto v = co_await rx.recv();
+///         ASSERT_TRUE(v.has_value());                          // ASSERT_* work in the body
+///         EXPECT_EQ(*v, 1);
+///     }
+///
+///     CORIO_TEST_WITH(timeouts, fire_on_the_paused_clock,     // options: test_options' fields
+///                     .flavor = corio::runtime_flavor::current_thread, .start_paused = true) {
+///         auto [tx, rx] = corio::mpsc::channel<int>(1);        // nobody sends
+///         auto r = co_await corio::timeout(std::chrono::hours(1), rx.recv());
+///         EXPECT_FALSE(r.has_value());                         // at once: the clock jumps 1 h
+///     }
+///
+/// What a test gets: the body is a task<void> spawned on a runtime made for this test alone and
+/// dropped after it (Tokio's test macro builds a current_thread runtime; corio's default is the
+/// multi_thread one with 2 workers, the shape of a service; pick current_thread for exact
+/// interleavings). The body's exceptions fail the test with their what(); so does an exception
+/// escaping a detached task spawned by the test.
+///
+/// ASSERT_* inside a coroutine: GoogleTest's fatal assertions `return` from the enclosing
+/// function, which a coroutine cannot do. In a file that includes this header they instead report
+/// the failure and throw corio::testing::assertion_failed, which ends the body (its frame is
+/// destroyed, as by any exception) and which run_test() recognises as already reported. In a plain
+/// TEST of the same file a failed ASSERT_* then also ends the test, and GoogleTest adds a line
+/// saying an exception ended it.
+///
+/// Deadline: a body that has not finished after `deadline` of real time (not the runtime's
+/// clock, which a paused test moves by hours) fails the test and is aborted, so a lost wake-up
+/// fails one test instead of hanging the suite. A body that never reaches a suspension point cannot
+/// be aborted: after a further grace period the process is ended with a message.
 #pragma once
 
 #include <corio/runtime/runtime.hpp>
@@ -47,10 +48,18 @@
 
 namespace corio::testing {
 
+/// The runtime a CORIO_TEST body runs on, and how long it may take. CORIO_TEST_WITH sets the fields
+/// by name: `.flavor = corio::runtime_flavor::current_thread, .start_paused = true`.
 struct test_options {
+    /// multi_thread (the default: 2 workers, the shape of a service) or current_thread (exact
+    /// interleavings).
     runtime_flavor flavor = runtime_flavor::multi_thread;
-    std::size_t workers = 2;  // multi_thread only
+    std::size_t workers = 2;  ///< worker threads; multi_thread only
+    /// Start with the clock paused: sleeps and timeouts complete at once, in deadline order, as the
+    /// runtime auto-advances the clock when it is idle.
     bool start_paused = false;
+    /// Real time (not the runtime's clock) after which the body fails the test and is aborted, so a
+    /// lost wake-up fails one test instead of hanging the suite.
     std::chrono::milliseconds deadline{60'000};
 };
 
@@ -58,6 +67,7 @@ struct test_options {
 /// failure; run_test() does not report it again.
 class assertion_failed : public std::exception {
 public:
+    /// Says the failure was already reported.
     const char* what() const noexcept override { return "corio::testing: a fatal assertion failed (reported above)"; }
 };
 
@@ -82,9 +92,13 @@ struct fatal_failure_reporter {
 }  // namespace corio::testing
 
 #undef GTEST_FATAL_FAILURE_
+/// Replaces GoogleTest's `return`-based fatal failure in the files that include this header: report
+/// the failure, then throw assertion_failed, which ends a coroutine body (a coroutine cannot
+/// `return` from ASSERT_*).
 #define GTEST_FATAL_FAILURE_(message) \
     ::corio::testing::detail::fatal_failure_reporter{__FILE__, __LINE__, message} = ::testing::Message()
 
+/// The name of a test body's coroutine function; used by CORIO_TEST_WITH.
 #define CORIO_TESTING_BODY_NAME_(suite, name) corio_test_body_##suite##_##name
 
 /// CORIO_TEST_WITH(suite, name, .field = value, ...) { body }: a GoogleTest test whose body is a

@@ -1,13 +1,14 @@
-// corio/channels/error.hpp — what channel operations report when they cannot complete.
-//
-// Channel operations return corio::result<T, E>; these are the E's. They are values, not
-// exceptions: a closed or empty channel is an expected outcome. Each error has Tokio's short
-// lower-case text, through to_string() and fmt ("{}"). result<T, E>::value() on one of them
-// throws corio::bad_result_access<E>.
-//
-//   send_error<T>                 the receiving side is gone; `value` is the message, handed back.
-//   oneshot::recv_error::closed   the sender was destroyed without sending (or the value was taken).
-//   oneshot::try_recv_error       empty (nothing sent yet) or closed (as recv_error::closed).
+/// \file
+/// corio/channels/error.hpp — what channel operations report when they cannot complete.
+///
+/// Channel operations return corio::result<T, E>; these are the E's. They are values, not
+/// exceptions: a closed or empty channel is an expected outcome. Each error has Tokio's short
+/// lower-case text, through to_string() and fmt ("{}"). result<T, E>::value() on one of them
+/// throws corio::bad_result_access<E>.
+///
+///   send_error<T>                 the receiving side is gone; `value` is the message, handed back.
+///   oneshot::recv_error::closed   the sender was destroyed without sending (or the value was taken).
+///   oneshot::try_recv_error       empty (nothing sent yet) or closed (as recv_error::closed).
 #pragma once
 
 #include <fmt/format.h>
@@ -22,14 +23,19 @@ namespace corio {
 template <class T>
 class send_error {
 public:
+    /// Wraps the value that could not be sent.
     explicit send_error(T v) noexcept(std::is_nothrow_move_constructible_v<T>) : value(std::move(v)) {}
 
+    /// The message that was not sent, handed back to the caller.
     T value;
 
+    /// "channel closed" (Tokio's text), the same as to_string().
     static constexpr std::string_view what() noexcept { return "channel closed"; }
+    /// Takes the value back out of the error (Tokio's SendError::0 / into_inner).
     T into_inner() && noexcept(std::is_nothrow_move_constructible_v<T>) { return std::move(value); }
 };
 
+/// "channel closed": the text fmt prints for a send_error.
 template <class T>
 constexpr std::string_view to_string(const send_error<T>&) noexcept {
     return "channel closed";
@@ -37,10 +43,14 @@ constexpr std::string_view to_string(const send_error<T>&) noexcept {
 
 namespace oneshot {
 
+/// What oneshot::receiver::recv() reports when no value will come.
 enum class recv_error { closed };
+/// What oneshot::receiver::try_recv() reports when it has no value to give.
 enum class try_recv_error { empty, closed };
 
+/// "channel closed": the text fmt prints.
 constexpr std::string_view to_string(recv_error) noexcept { return "channel closed"; }
+/// "channel empty" or "channel closed": the text fmt prints.
 constexpr std::string_view to_string(try_recv_error e) noexcept {
     return e == try_recv_error::empty ? "channel empty" : "channel closed";
 }

@@ -1,33 +1,34 @@
-// corio/channels/metrics.hpp — built-in channel metrics, off by default and free when off.
-//
-//     auto [tx, rx] = corio::mpsc::channel<job>(256, corio::with_metrics);
-//     ...
-//     if (auto m = tx.metrics()) fmt::print("sent={} received={} dropped={} high_water={}\n",
-//                                           m->sent, m->received, m->dropped, m->high_water);
-//
-// A channel made without `with_metrics` has no counter block: every hook is one test of a null
-// pointer that lives in a cache line the operation touches anyway, so the cost when off is a
-// predicted branch (docs/performance.md). With metrics on, each operation adds one relaxed
-// fetch_add on the counter block, which is split into a producer line and a consumer line so
-// that counting does not add a cache-line ping-pong of its own between the two sides.
-//
-// What each counter means, per channel kind (docs/channels.md has the table):
-//   sent        messages that entered the channel (mpsc: pushed; broadcast: send() that found
-//               receivers; watch: versions published; oneshot: a successful send).
-//   received    messages handed to a receiver (broadcast: one per receiver copy;
-//               watch: versions a receiver observed with changed()/borrow_and_update()).
-//   dropped     messages that did not reach a receiver: try_send on a full or closed channel,
-//               send / send_timeout that failed or timed out (the value handed back counts too:
-//               it never entered the channel), values still queued when the receiver went away,
-//               broadcast/watch sends that found no receiver, a oneshot value never received.
-//   lagged      broadcast only: messages receivers skipped because they fell behind (the sum of
-//               every recv_error::lagged count).
-//   high_water  the largest length seen at a send (mpsc: queued + reserved; broadcast: values
-//               retained in the ring). Sampled by the sender after it pushes, so concurrent
-//               receives may make it read slightly high, never low. 0 for watch and oneshot.
-// fmt: fmt::format("{}", *m) == "sent=12 received=10 dropped=2 lagged=0 high_water=4".
-// Counters are monotonic and read relaxed: a snapshot is consistent per counter, not across
-// counters (received may briefly exceed what sent showed a moment earlier).
+/// \file
+/// corio/channels/metrics.hpp — built-in channel metrics, off by default and free when off.
+///
+///     auto [tx, rx] = corio::mpsc::channel<job>(256, corio::with_metrics);
+///     ...
+///     if (auto m = tx.metrics()) fmt::print("sent={} received={} dropped={} high_water={}\n",
+///                                           m->sent, m->received, m->dropped, m->high_water);
+///
+/// A channel made without `with_metrics` has no counter block: every hook is one test of a null
+/// pointer that lives in a cache line the operation touches anyway, so the cost when off is a
+/// predicted branch (docs/performance.md). With metrics on, each operation adds one relaxed
+/// fetch_add on the counter block, which is split into a producer line and a consumer line so
+/// that counting does not add a cache-line ping-pong of its own between the two sides.
+///
+/// What each counter means, per channel kind (docs/channels.md has the table):
+///   sent        messages that entered the channel (mpsc: pushed; broadcast: send() that found
+///               receivers; watch: versions published; oneshot: a successful send).
+///   received    messages handed to a receiver (broadcast: one per receiver copy;
+///               watch: versions a receiver observed with changed()/borrow_and_update()).
+///   dropped     messages that did not reach a receiver: try_send on a full or closed channel,
+///               send / send_timeout that failed or timed out (the value handed back counts too:
+///               it never entered the channel), values still queued when the receiver went away,
+///               broadcast/watch sends that found no receiver, a oneshot value never received.
+///   lagged      broadcast only: messages receivers skipped because they fell behind (the sum of
+///               every recv_error::lagged count).
+///   high_water  the largest length seen at a send (mpsc: queued + reserved; broadcast: values
+///               retained in the ring). Sampled by the sender after it pushes, so concurrent
+///               receives may make it read slightly high, never low. 0 for watch and oneshot.
+/// fmt: fmt::format("{}", *m) == "sent=12 received=10 dropped=2 lagged=0 high_water=4".
+/// Counters are monotonic and read relaxed: a snapshot is consistent per counter, not across
+/// counters (received may briefly exceed what sent showed a moment earlier).
 #pragma once
 
 #include <fmt/format.h>
@@ -41,15 +42,26 @@ namespace corio {
 
 /// A snapshot of a channel's counters.
 struct channel_metrics {
+    /// Messages that entered the channel (mpsc: pushed; broadcast: a send() that found receivers;
+    /// watch: versions published; oneshot: a successful send).
     std::uint64_t sent = 0;
+    /// Messages handed to a receiver (broadcast: one per receiver's copy; watch: versions a
+    /// receiver observed).
     std::uint64_t received = 0;
+    /// Messages that never reached a receiver: failed or timed-out sends (the value handed back
+    /// counts), values queued when the receiver went away, sends that found no receiver.
     std::uint64_t dropped = 0;
+    /// Broadcast only: values receivers skipped because they fell behind (the sum of the
+    /// recv_error::lagged counts).
     std::uint64_t lagged = 0;
+    /// The largest length seen at a send (mpsc: queued plus reserved; broadcast: values retained);
+    /// may read slightly high, never low. 0 for watch and oneshot.
     std::uint64_t high_water = 0;
 };
 
 /// Options for a channel's factory function.
 struct channel_options {
+    /// Count the channel's traffic (channel_metrics); off by default, and free when off.
     bool metrics = false;
 };
 

@@ -1,33 +1,34 @@
-// corio/channels/oneshot.hpp — send exactly one value from one task to another.
-//
-//     auto [tx, rx] = corio::oneshot::channel<int>();
-//     corio::spawn(producer(std::move(tx)));        // ... tx.send(42);
-//     corio::result<int, corio::oneshot::recv_error> r = co_await rx;
-//
-// A channel is one allocation shared by a sender<T> and a receiver<T>, both move-only.
-// `tx.send(v)` consumes the sender: it stores the value and wakes a waiting receiver, or, if the
-// receiver is gone or closed, hands the value back inside send_error<T>. `co_await rx` (or
-// `co_await rx.recv()`) yields the value once it is sent. `co_await tx.closed()` lets a producer
-// notice that nobody wants its value any more (Tokio's Sender::closed).
-//
-// Disconnection: if the sender is destroyed without sending, `co_await rx` yields
-//   recv_error::closed and try_recv() yields try_recv_error::closed. Destroying the receiver (or
-//   calling close()) makes every later send() fail with the value handed back; a value that was
-//   sent but never received is destroyed with the receiver.
-// Errors: recv_error::closed, try_recv_error::{empty, closed}, send_error<T> (corio/channels/error.hpp).
-//   Once the receiver has yielded a result (value or error), it is spent: later receives yield closed.
-// Cancel safety: `co_await rx` inside select() is cancel safe; a pending receive that is cancelled
-//   (cancel(), or destroyed) has taken nothing, the value stays in the channel for a later receive,
-//   and its waker is withdrawn (protocol 3 below). `tx.closed()` likewise. A send never waits.
-// Memory ordering: everything the sender did before send() is visible to the receiver once the
-//   value is returned; everything the receiver did before close() or its destruction is visible
-//   to the sender once closed() completes or is_closed() returns true.
-// Resumption: a waiting receiver (or closed() waiter) is re-scheduled on its own runtime through
-//   its waker; send() and close() never resume anyone inline.
-// Thread safety: sender and receiver may live on different workers or plain threads; each handle
-//   is used by one task (or thread) at a time. Preconditions (debug assertions): a handle is not
-//   moved or destroyed while an operation on it is pending; send() is called on a non-empty sender.
-// T's move constructor should not throw: the value is moved inside noexcept polls.
+/// \file
+/// corio/channels/oneshot.hpp — send exactly one value from one task to another.
+///
+///     auto [tx, rx] = corio::oneshot::channel<int>();
+///     corio::spawn(producer(std::move(tx)));        // ... tx.send(42);
+///     corio::result<int, corio::oneshot::recv_error> r = co_await rx;
+///
+/// A channel is one allocation shared by a sender<T> and a receiver<T>, both move-only.
+/// `tx.send(v)` consumes the sender: it stores the value and wakes a waiting receiver, or, if the
+/// receiver is gone or closed, hands the value back inside send_error<T>. `co_await rx` (or
+/// `co_await rx.recv()`) yields the value once it is sent. `co_await tx.closed()` lets a producer
+/// notice that nobody wants its value any more (Tokio's Sender::closed).
+///
+/// Disconnection: if the sender is destroyed without sending, `co_await rx` yields
+///   recv_error::closed and try_recv() yields try_recv_error::closed. Destroying the receiver (or
+///   calling close()) makes every later send() fail with the value handed back; a value that was
+///   sent but never received is destroyed with the receiver.
+/// Errors: recv_error::closed, try_recv_error::{empty, closed}, send_error<T> (corio/channels/error.hpp).
+///   Once the receiver has yielded a result (value or error), it is spent: later receives yield closed.
+/// Cancel safety: `co_await rx` inside select() is cancel safe; a pending receive that is cancelled
+///   (cancel(), or destroyed) has taken nothing, the value stays in the channel for a later receive,
+///   and its waker is withdrawn (protocol 3 below). `tx.closed()` likewise. A send never waits.
+/// Memory ordering: everything the sender did before send() is visible to the receiver once the
+///   value is returned; everything the receiver did before close() or its destruction is visible
+///   to the sender once closed() completes or is_closed() returns true.
+/// Resumption: a waiting receiver (or closed() waiter) is re-scheduled on its own runtime through
+///   its waker; send() and close() never resume anyone inline.
+/// Thread safety: sender and receiver may live on different workers or plain threads; each handle
+///   is used by one task (or thread) at a time. Preconditions (debug assertions): a handle is not
+///   moved or destroyed while an operation on it is pending; send() is called on a non-empty sender.
+/// T's move constructor should not throw: the value is moved inside noexcept polls.
 #pragma once
 
 #include <corio/channels/error.hpp>
@@ -179,7 +180,9 @@ template <class T>
 class sender {
 public:
     sender() noexcept = default;
+    /// Moves the sending end; `o` is left empty.
     sender(sender&& o) noexcept : shared_(std::exchange(o.shared_, nullptr)) {}
+    /// Drops this sender (the receiver then sees closed, unless it sent), then takes over `o`'s.
     sender& operator=(sender&& o) noexcept {
         if (this != &o) {
             drop();
@@ -223,10 +226,12 @@ public:
     /// receiver is destroyed or closed. Cancel safe.
     class [[nodiscard]] closed_operation : public leaf_awaiter<closed_operation> {
     public:
+        /// Made by closed(); not called directly.
         explicit closed_operation(sender* tx) noexcept : tx_(tx) {}
         closed_operation(const closed_operation&) = delete;
         closed_operation& operator=(const closed_operation&) = delete;
         ~closed_operation() { cancel(); }
+        /// Ready if the receiver is gone or closed; else registers the task's waker for that.
         bool poll(context& cx) noexcept override {
             pending_ = !tx_->poll_closed(cx);
             return !pending_;
@@ -237,12 +242,15 @@ public:
                 tx_->shared_->withdraw(detail::oneshot_state::tx_task_set, detail::oneshot_state::closed,
                                        tx_->shared_->tx_task_);
         }
+        /// Nothing: completing is the answer (the receiver is gone or closed).
         void await_resume() const noexcept {}
 
     private:
         sender* tx_;
         bool pending_ = false;  // the last poll returned false (tx_task_ may hold our waker)
     };
+    /// `co_await tx.closed()`: see closed_operation. Lets a producer stop work nobody will receive
+    /// (Tokio's Sender::closed).
     [[nodiscard]] closed_operation closed() noexcept { return closed_operation(this); }
 
     /// Blocking twin of closed(), for plain threads (not on a runtime worker).
@@ -293,7 +301,9 @@ template <class T>
 class receiver {
 public:
     receiver() noexcept = default;
+    /// Moves the receiving end; `o` is left empty.
     receiver(receiver&& o) noexcept : shared_(std::exchange(o.shared_, nullptr)) {}
+    /// Closes this receiver's channel (if any), then takes over `o`'s.
     receiver& operator=(receiver&& o) noexcept {
         if (this != &o) {
             drop();
@@ -313,10 +323,12 @@ public:
     /// before a value arrived). Cancel safe.
     class [[nodiscard]] recv_operation : public leaf_awaiter<recv_operation> {
     public:
+        /// Made by recv() or `co_await rx`; not called directly.
         explicit recv_operation(receiver* rx) noexcept : rx_(rx) {}
         recv_operation(const recv_operation&) = delete;
         recv_operation& operator=(const recv_operation&) = delete;
         ~recv_operation() { cancel(); }
+        /// Takes the value if it was sent; else registers the task's waker with the sender.
         bool poll(context& cx) noexcept override {
             pending_ = !rx_->poll_recv(cx, out_);
             return !pending_;
@@ -327,6 +339,8 @@ public:
                 rx_->shared_->withdraw(detail::oneshot_state::rx_task_set, detail::oneshot_state::value_sent,
                                        rx_->shared_->rx_task_);
         }
+        /// The value, or recv_error::closed if the sender was destroyed without sending (or the
+        /// value was already taken).
         result<T, recv_error> await_resume() { return std::move(*out_); }
         void describe(std::string& out) const override { out += "recv on oneshot channel (nothing sent yet)"; }
 
@@ -337,8 +351,11 @@ public:
         bool pending_ = false;  // the last poll returned false (rx_task_ may hold our waker)
     };
 
+    /// `co_await rx.recv()`: see recv_operation.
     [[nodiscard]] recv_operation recv() noexcept { return recv_operation(this); }
+    /// `co_await rx`: the same as `co_await rx.recv()` (Tokio's receiver is itself a future).
     recv_operation operator co_await() & noexcept { return recv_operation(this); }
+    /// `co_await std::move(rx)` or on a temporary: the same as recv().
     recv_operation operator co_await() && noexcept { return recv_operation(this); }
 
     /// Never waits: the value, try_recv_error::empty (nothing sent yet; the receiver stays

@@ -1,27 +1,28 @@
-// corio/stream/take.hpp — take(n) and take_until(stop): end a stream early.
-//
-//     auto first3 = corio::stream::take(std::move(s), 3);
-//     auto until  = corio::stream::take_until(std::move(s), token);            // a cancellation_token
-//     auto until2 = corio::stream::take_until(std::move(s), corio::sleep(1s)); // any movable leaf
-//
-// take(s, n): yields at most n items of s, then ends without polling s again (the rest stays in s
-//   when s was passed as an lvalue).
-// take_until(s, stop): yields the items of s until `stop` completes, then ends. `stop` is checked
-//   before each item (Tokio's TakeUntil), so an item that is ready at the same time as the stop is
-//   not yielded and stays in s. Accepted stops:
-//   - a movable leaf (a sleep, a join_handle's awaiter, ...): moved into the stream;
-//   - an object with a cancelled() leaf (sync::cancellation_token): copied, waits on cancelled();
-//   - an awaitable whose operator co_await yields a leaf (join_handle, oneshot::receiver): moved
-//     in (or borrowed, as an lvalue), its awaiter built at the first poll;
-//   - a callable returning a leaf (`[&n] { return n.notified(); }`): the leaf is built in place
-//     at the first poll, for leaves that cannot move;
-//   - an lvalue leaf: borrowed; it must outlive the stream.
-//   Whatever the stop yields is discarded; a stop that consumes (an mpsc recv) consumes one value.
-// Cancel safety: as s. A cancelled next() withdraws the stop's registration too (cancel_next); the
-//   stop is polled again by the next next().
-// Moving: movable between polls, except with an owned leaf other than a sleep (leaves are pinned
-//   once polled); a stop built from a source is dropped by the move and rebuilt at the next poll.
-// Allocation: none.
+/// \file
+/// corio/stream/take.hpp — take(n) and take_until(stop): end a stream early.
+///
+///     auto first3 = corio::stream::take(std::move(s), 3);
+///     auto until  = corio::stream::take_until(std::move(s), token);            // a cancellation_token
+///     auto until2 = corio::stream::take_until(std::move(s), corio::sleep(1s)); // any movable leaf
+///
+/// take(s, n): yields at most n items of s, then ends without polling s again (the rest stays in s
+///   when s was passed as an lvalue).
+/// take_until(s, stop): yields the items of s until `stop` completes, then ends. `stop` is checked
+///   before each item (Tokio's TakeUntil), so an item that is ready at the same time as the stop is
+///   not yielded and stays in s. Accepted stops:
+///   - a movable leaf (a sleep, a join_handle's awaiter, ...): moved into the stream;
+///   - an object with a cancelled() leaf (sync::cancellation_token): copied, waits on cancelled();
+///   - an awaitable whose operator co_await yields a leaf (join_handle, oneshot::receiver): moved
+///     in (or borrowed, as an lvalue), its awaiter built at the first poll;
+///   - a callable returning a leaf (`[&n] { return n.notified(); }`): the leaf is built in place
+///     at the first poll, for leaves that cannot move;
+///   - an lvalue leaf: borrowed; it must outlive the stream.
+///   Whatever the stop yields is discarded; a stop that consumes (an mpsc recv) consumes one value.
+/// Cancel safety: as s. A cancelled next() withdraws the stop's registration too (cancel_next); the
+///   stop is polled again by the next next().
+/// Moving: movable between polls, except with an owned leaf other than a sleep (leaves are pinned
+///   once polled); a stop built from a source is dropped by the move and rebuilt at the next poll.
+/// Allocation: none.
 #pragma once
 
 #include <corio/runtime/time.hpp>
@@ -38,14 +39,19 @@
 
 namespace corio::stream {
 
+/// The stream take(s, n) returns: the first `n` items of `s`, then the end (or the end of `s`, if
+/// sooner).
 template <class S>
 class take_stream : public stream_base<take_stream<S>> {
 public:
+    /// The inner stream's item type.
     using item_type = item_t<S>;
 
+    /// Wraps `s` (S is a stream_ref when the factory got an lvalue), to yield at most `n` items.
     template <class U>
     take_stream(U&& s, std::size_t n) : inner_(std::forward<U>(s)), remaining_(n) {}
 
+    /// Ends at once once `n` items were yielded; else polls the inner stream.
     bool poll_next(context& cx, std::optional<item_type>& out) noexcept(detail::nothrow_poll_v<S>) {
         if (remaining_ == 0) {
             out.reset();
@@ -57,8 +63,11 @@ public:
         return true;
     }
 
+    /// Cancels the inner stream's pending poll.
     void cancel_next() noexcept { detail::cancel_next(inner_); }
+    /// How many items may still be yielded.
     std::size_t remaining() const noexcept { return remaining_; }
+    /// The inner stream (with the items after the first n, if it is borrowed).
     S& get_ref() noexcept { return inner_; }
 
 private:
@@ -193,14 +202,19 @@ auto make_stop(U&& u) {
 
 }  // namespace detail
 
+/// The stream take_until(s, stop) returns: the items of `s` until the awaitable `stop` completes
+/// (checked first on each poll), then the end.
 template <class S, class Stop>
 class take_until_stream : public stream_base<take_until_stream<S, Stop>> {
 public:
+    /// The inner stream's item type.
     using item_type = item_t<S>;
 
+    /// Wraps `s` (S is a stream_ref when the factory got an lvalue) and the stop operation.
     template <class U>
     take_until_stream(U&& s, Stop stop) : inner_(std::forward<U>(s)), stop_(std::move(stop)) {}
 
+    /// Ends if `stop` has completed; else polls the inner stream, registering with both.
     bool poll_next(context& cx, std::optional<item_type>& out) noexcept(detail::nothrow_poll_v<S>) {
         if (!done_ && stop_.poll(cx)) finish(true);
         if (done_) {
@@ -212,6 +226,7 @@ public:
         return true;
     }
 
+    /// Cancels the stop's and the inner stream's pending polls.
     void cancel_next() noexcept {
         if (done_) return;  // the stop was reset by finish(); s is not polled any more
         stop_.cancel();
@@ -220,6 +235,7 @@ public:
 
     /// True once the stop completed (as opposed to s ending).
     bool is_stopped() const noexcept { return stopped_; }
+    /// The inner stream.
     S& get_ref() noexcept { return inner_; }
 
 private:

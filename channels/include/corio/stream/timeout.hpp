@@ -1,23 +1,24 @@
-// corio/stream/timeout.hpp — a deadline per item: timeout(s, d) and timeout_repeating(s, d).
-//
-//     auto s = corio::stream::timeout(std::move(rx_stream), 1s);
-//     while (auto r = co_await s.next()) {
-//         if (*r) handle(**r);                    // result<Item, time::elapsed<>>
-//         else log("nothing for a second");       // the stream goes on
-//     }
-//
-// timeout(s, d): yields result<Item, time::elapsed<>>. The deadline is d after the previous item
-//   was yielded (or after the first poll, for the first item). If s has nothing by then, the
-//   stream yields one elapsed error and goes on waiting for s, with no deadline, until its next
-//   item (tokio-stream's timeout: one error per gap).
-// timeout_repeating(s, d): the same, but after an elapsed error the next deadline is d later, so
-//   a silent stream yields an error every d (tokio-stream's timeout_repeating).
-// Both end when s ends; the item wins when it is ready together with the deadline.
-// Cancel safety: cancel safe: a pending next() has taken nothing from s; the deadline keeps
-//   running (dropping a next() does not restart it; its sleep leaves the wheel until the next poll).
-// Allocation: none.
-// Moving: movable between polls (a running deadline is carried over).
-// Precondition: polled on a runtime worker (timers).
+/// \file
+/// corio/stream/timeout.hpp — a deadline per item: timeout(s, d) and timeout_repeating(s, d).
+///
+///     auto s = corio::stream::timeout(std::move(rx_stream), 1s);
+///     while (auto r = co_await s.next()) {
+///         if (*r) handle(**r);                    // result<Item, time::elapsed<>>
+///         else log("nothing for a second");       // the stream goes on
+///     }
+///
+/// timeout(s, d): yields result<Item, time::elapsed<>>. The deadline is d after the previous item
+///   was yielded (or after the first poll, for the first item). If s has nothing by then, the
+///   stream yields one elapsed error and goes on waiting for s, with no deadline, until its next
+///   item (tokio-stream's timeout: one error per gap).
+/// timeout_repeating(s, d): the same, but after an elapsed error the next deadline is d later, so
+///   a silent stream yields an error every d (tokio-stream's timeout_repeating).
+/// Both end when s ends; the item wins when it is ready together with the deadline.
+/// Cancel safety: cancel safe: a pending next() has taken nothing from s; the deadline keeps
+///   running (dropping a next() does not restart it; its sleep leaves the wheel until the next poll).
+/// Allocation: none.
+/// Moving: movable between polls (a running deadline is carried over).
+/// Precondition: polled on a runtime worker (timers).
 #pragma once
 
 #include <corio/result.hpp>
@@ -32,17 +33,26 @@
 
 namespace corio::stream {
 
+/// The stream timeout(s, d) or timeout_repeating(s, d) returns: each item as a result, or
+/// time::elapsed<> when `s` had nothing for `d` (once per gap, or every `d` if repeating); ends
+/// when `s` ends.
 template <class S>
 class timeout_stream : public stream_base<timeout_stream<S>> {
 public:
+    /// An item of `s`, or elapsed when the deadline passed first.
     using item_type = result<item_t<S>, time::elapsed<>>;
 
+    /// Wraps `s` (S is a stream_ref when the factory got an lvalue) with a deadline of `d` per
+    /// item.
     template <class U>
     timeout_stream(U&& s, std::chrono::nanoseconds d, bool repeating)
         : inner_(std::forward<U>(s)), period_(d), repeating_(repeating) {}
+    /// Movable between polls, a running deadline included.
     timeout_stream(timeout_stream&&) = default;  // between polls (detail/timer_slot.hpp)
     timeout_stream& operator=(timeout_stream&&) = delete;
 
+    /// Ready with the next item of `s` (which wins a tie with the deadline), an elapsed error once
+    /// the deadline passes, or nullopt when `s` ends.
     bool poll_next(context& cx, std::optional<item_type>& out) noexcept(detail::nothrow_poll_v<S>) {
         if (ended_) {
             out.reset();
@@ -74,6 +84,7 @@ public:
         deadline_.cancel();
         detail::cancel_next(inner_);
     }
+    /// The inner stream.
     S& get_ref() noexcept { return inner_; }
 
 private:

@@ -1,30 +1,31 @@
-// corio/io/copy.hpp — pump bytes from a reader to a writer (Tokio's tokio::io::copy and
-// copy_bidirectional).
-//
-//     auto n = co_await corio::io::copy(reader, writer);             // result<uint64_t, error_code>
-//     auto p = co_await corio::io::copy_bidirectional(client, upstream);
-//     // result<std::pair<uint64_t, uint64_t>, error_code>: {client -> upstream, upstream -> client}
-//
-// copy(reader, writer): reads (any `read(std::span<std::byte>)` leaf: streams, read halves,
-//   buf_reader) and write_all()s to the writer until the reader's EOF; yields the bytes copied.
-//   It does not flush a buf_writer nor shut the writer down.
-// copy_bidirectional(a, b): both directions at once; when one side reaches EOF, the other side's
-//   write half is shut down (a.shutdown() / b.shutdown(): FIN after the data copied), and the
-//   copy goes on in the other direction until its EOF too. The first error ends both.
-//   a and b need read, write_all and shutdown() (tcp_stream, unix_stream).
-// Both are LEAVES, not tasks: the directions are polled from the awaiting task (no task is
-//   spawned), so destroying the operation (abort, timeout, select) stops everything at once and
-//   nothing touches a or b afterwards. Why not corio::join of two tasks: join spawns its task
-//   arguments, and an aborted spawned task may still be running on another worker when the
-//   caller resumes and drops the streams.
-// Cancel safety: not cancel safe as a whole (a chunk read but not yet written is lost with the
-//   operation, as in Tokio). The streams' own reads never lose bytes.
-//   cancel() (the leaf contract) cancels the pending inner read / write_all of each direction
-//   (corio/io/stream_ops.hpp) and keeps them, with the chunk: polled again, the copy goes on
-//   where it was (the cancelled read's bytes are still the stream's, the write_all continues
-//   from what it wrote), so a cancel followed by a poll loses and repeats nothing. A shutdown
-//   already sent is not undone.
-// Buffer: 64 KiB per direction, on the heap, owned by the operation.
+/// \file
+/// corio/io/copy.hpp — pump bytes from a reader to a writer (Tokio's tokio::io::copy and
+/// copy_bidirectional).
+///
+///     auto n = co_await corio::io::copy(reader, writer);             // result<uint64_t, error_code>
+///     auto p = co_await corio::io::copy_bidirectional(client, upstream);
+///     // result<std::pair<uint64_t, uint64_t>, error_code>: {client -> upstream, upstream -> client}
+///
+/// copy(reader, writer): reads (any `read(std::span<std::byte>)` leaf: streams, read halves,
+///   buf_reader) and write_all()s to the writer until the reader's EOF; yields the bytes copied.
+///   It does not flush a buf_writer nor shut the writer down.
+/// copy_bidirectional(a, b): both directions at once; when one side reaches EOF, the other side's
+///   write half is shut down (a.shutdown() / b.shutdown(): FIN after the data copied), and the
+///   copy goes on in the other direction until its EOF too. The first error ends both.
+///   a and b need read, write_all and shutdown() (tcp_stream, unix_stream).
+/// Both are LEAVES, not tasks: the directions are polled from the awaiting task (no task is
+///   spawned), so destroying the operation (abort, timeout, select) stops everything at once and
+///   nothing touches a or b afterwards. Why not corio::join of two tasks: join spawns its task
+///   arguments, and an aborted spawned task may still be running on another worker when the
+///   caller resumes and drops the streams.
+/// Cancel safety: not cancel safe as a whole (a chunk read but not yet written is lost with the
+///   operation, as in Tokio). The streams' own reads never lose bytes.
+///   cancel() (the leaf contract) cancels the pending inner read / write_all of each direction
+///   (corio/io/stream_ops.hpp) and keeps them, with the chunk: polled again, the copy goes on
+///   where it was (the cancelled read's bytes are still the stream's, the write_all continues
+///   from what it wrote), so a cancel followed by a poll loses and repeats nothing. A shutdown
+///   already sent is not undone.
+/// Buffer: 64 KiB per direction, on the heap, owned by the operation.
 #pragma once
 
 #include <corio/io/stream_ops.hpp>
@@ -117,12 +118,17 @@ private:
 template <class R, class W>
 class [[nodiscard]] copy_operation : public leaf_awaiter<copy_operation<R, W>> {
 public:
+    /// Made by copy(); not called directly.
     copy_operation(R& r, W& w) : pump_(&r, &w) {}
     copy_operation(const copy_operation&) = delete;
     copy_operation& operator=(const copy_operation&) = delete;
 
+    /// Reads from `r` and writes to `w` until EOF or an error.
     bool poll(context& cx) noexcept override { return pump_.poll(cx, err_); }
+    /// Cancels the pending read or write where it was: polled again it loses and repeats nothing
+    /// (destroyed, a chunk read but not yet written is lost).
     void cancel() noexcept override { pump_.cancel(); }  // ready: the pump holds no leaf (a no-op)
+    /// The bytes copied until EOF, or the first error.
     result<std::uint64_t, std::error_code> await_resume() noexcept {
         if (err_) return unexpected(err_);
         return pump_.total();
@@ -138,10 +144,13 @@ private:
 template <class A, class B>
 class [[nodiscard]] copy_bidirectional_operation : public leaf_awaiter<copy_bidirectional_operation<A, B>> {
 public:
+    /// Made by copy_bidirectional(); not called directly.
     copy_bidirectional_operation(A& a, B& b) : a_(&a), b_(&b), ab_(&a, &b), ba_(&b, &a) {}
     copy_bidirectional_operation(const copy_bidirectional_operation&) = delete;
     copy_bidirectional_operation& operator=(const copy_bidirectional_operation&) = delete;
 
+    /// Pumps both directions until both reached EOF (shutting each writer down after its EOF) or
+    /// one fails.
     bool poll(context& cx) noexcept override {
         // Each pump registers the task's waker with its own pending leaf; a wake re-polls both.
         const bool ab = poll_side(cx, ab_, b_, ab_shut_);
@@ -154,12 +163,13 @@ public:
         cancel();
         return true;
     }
-    // Both directions' pending leaves (a finished or failed direction holds none, and after a
-    // ready poll they are cancelled already: idempotent).
+    /// Cancels both directions' pending reads and writes where they were (a finished or failed
+    /// direction holds none, and after a ready poll they are cancelled already: idempotent).
     void cancel() noexcept override {
         ab_.cancel();
         ba_.cancel();
     }
+    /// {bytes a to b, bytes b to a}, or the first error.
     result<std::pair<std::uint64_t, std::uint64_t>, std::error_code> await_resume() noexcept {
         if (err_) return unexpected(err_);
         return std::pair<std::uint64_t, std::uint64_t>(ab_.total(), ba_.total());

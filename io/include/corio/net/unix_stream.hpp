@@ -1,17 +1,18 @@
-// corio/net/unix_stream.hpp — a Unix domain stream socket (Tokio's tokio::net::UnixStream).
-//
-//     auto s = co_await corio::net::unix_stream::connect("/run/app.sock");   // result<unix_stream, error_code>
-//     auto [a, b] = *corio::net::unix_stream::pair();                          // connected pair (socketpair)
-//     auto n = co_await s->read(buf);                                           // 0 = EOF
-//     auto [rd, wr] = std::move(*s).into_split();
-//
-// The same byte-stream API, reactor seam and rules as tcp_stream (corio/io/stream_ops.hpp):
-//   read is cancel safe (bytes a cancelled read received are returned by the next read), writes
-//   are not; one read and one write may be pending at a time (two tasks via the halves).
-// connect: a leaf. A listener whose backlog is full fails it with errc::resource_unavailable_try_again
-//   on the epoll backend (Unix sockets do not queue connects as TCP does); io_uring waits.
-// Paths: a filesystem path (at most 107 bytes), or "@name" for the Linux abstract namespace.
-// Lifetime: must not outlive the runtime its operations ran on.
+/// \file
+/// corio/net/unix_stream.hpp — a Unix domain stream socket (Tokio's tokio::net::UnixStream).
+///
+///     auto s = co_await corio::net::unix_stream::connect("/run/app.sock");   // result<unix_stream, error_code>
+///     auto [a, b] = *corio::net::unix_stream::pair();                          // connected pair (socketpair)
+///     auto n = co_await s->read(buf);                                           // 0 = EOF
+///     auto [rd, wr] = std::move(*s).into_split();
+///
+/// The same byte-stream API, reactor seam and rules as tcp_stream (corio/io/stream_ops.hpp):
+///   read is cancel safe (bytes a cancelled read received are returned by the next read), writes
+///   are not; one read and one write may be pending at a time (two tasks via the halves).
+/// connect: a leaf. A listener whose backlog is full fails it with errc::resource_unavailable_try_again
+///   on the epoll backend (Unix sockets do not queue connects as TCP does); io_uring waits.
+/// Paths: a filesystem path (at most 107 bytes), or "@name" for the Linux abstract namespace.
+/// Lifetime: must not outlive the runtime its operations ran on.
 #pragma once
 
 #include <corio/runtime/detail/io_source.hpp>
@@ -57,6 +58,7 @@ private:
 class unix_write_half : public detail::write_base {
 public:
     unix_write_half() noexcept = default;
+    /// shutdown(2) on the shared socket: `write` sends EOF after the data written so far.
     result<void, std::error_code> shutdown(shutdown_how how = shutdown_how::write) const {
         return detail::shutdown_fd(src_.fd(), how);
     }
@@ -66,10 +68,14 @@ private:
     explicit unix_write_half(corio::detail::io::source_ptr s) noexcept : write_base(std::move(s)) {}
 };
 
+/// A Unix-domain stream connection (Tokio's UnixStream): the same reads and writes as tcp_stream
+/// (corio/io/stream_ops.hpp), shutdown, and into_split(). Move-only.
 class unix_stream : public detail::stream_base, public detail::write_base {
 public:
     unix_stream() noexcept = default;
+    /// Moves the connection; `o` is left empty.
     unix_stream(unix_stream&&) noexcept = default;
+    /// Closes this connection, then takes over `o`'s.
     unix_stream& operator=(unix_stream&&) noexcept = default;
 
     /// Connects to a listening socket at `path`. co_await yields result<unix_stream, error_code>.
@@ -79,14 +85,18 @@ public:
     /// Adopts a connected AF_UNIX stream socket (made non-blocking here).
     static result<unix_stream, std::error_code> from_fd(int fd);
 
+    /// True if the stream holds a connection.
     explicit operator bool() const noexcept { return static_cast<bool>(stream_base::src_); }
+    /// The socket's descriptor, still owned by the stream.
     int native_handle() const noexcept { return stream_base::src_.fd(); }
 
+    /// shutdown(2): `write` sends EOF after the data written so far (the peer's read returns 0).
     result<void, std::error_code> shutdown(shutdown_how how = shutdown_how::write) const {
         return detail::shutdown_fd(native_handle(), how);
     }
     /// The bound path of this end ("" when unnamed, as a connecting socket usually is).
     result<std::string, std::error_code> local_path() const { return detail::unix_local_path_of(native_handle()); }
+    /// The peer's path (empty for an unnamed socket).
     result<std::string, std::error_code> peer_path() const { return detail::unix_peer_path_of(native_handle()); }
 
     /// Halves for two tasks (one reads, one writes); the socket closes when both are gone.
@@ -102,14 +112,18 @@ private:
 /// the connect); polled again after a cancel, it connects afresh on a new socket.
 class [[nodiscard]] unix_connect_operation : public leaf_awaiter<unix_connect_operation> {
 public:
+    /// Made by unix_stream::connect(); not called directly.
     explicit unix_connect_operation(std::string_view path) noexcept;
     unix_connect_operation(const unix_connect_operation&) = delete;
     unix_connect_operation& operator=(const unix_connect_operation&) = delete;
     ~unix_connect_operation() { unix_connect_operation::cancel(); }
 
+    /// Starts the connect, or reports its outcome once the socket is writable.
     bool poll(context& cx) noexcept override;
-    // As connect_operation::cancel (tcp_stream.hpp).
+    /// Drops the registration and the socket.
+    /// As connect_operation::cancel (tcp_stream.hpp).
     void cancel() noexcept override;
+    /// The connected stream, or the error.
     result<unix_stream, std::error_code> await_resume();
 
 private:

@@ -112,12 +112,17 @@ class [[nodiscard]] join_operation : public leaf_awaiter<join_operation<Try, Sou
     using res = detail::join_result<Try, Sources...>;
 
 public:
+    /// What `co_await` yields: join: a tuple of the operations' results; try_join: the tuple, or
+    /// the first error (std::nullopt in optional mode).
     using result_type = typename res::type;
 
+    /// Made by join() or try_join(); not called directly. Starts every operation.
     explicit join_operation(Sources&&... s) : states_(std::move(s)...) { start(std::make_index_sequence<n>{}); }
     join_operation(const join_operation&) = delete;
     join_operation& operator=(const join_operation&) = delete;
 
+    /// Polls every operation not done yet; ready when all are done (try_join: or when one failed,
+    /// after cancelling the others).
     bool poll(context& cx) noexcept override {
         if (done_) return drain(cx);
         poll_all(cx, std::make_index_sequence<n>{});
@@ -136,6 +141,8 @@ public:
         done_ = true;
         cancel_all(std::make_index_sequence<n>{});
     }
+    /// After cancel(): ready once nothing the operations started still runs (a spawned task they
+    /// aborted has finished).
     bool poll_cancel(context& cx) noexcept override { return drain(cx); }
 
     /// "join { … & … }": the operations still pending.
@@ -150,6 +157,7 @@ public:
         out += " }";
     }
 
+    /// The results (see result_type); rethrows what an operation threw.
     result_type await_resume() {
         if (error_) std::rethrow_exception(error_);
         if constexpr (Try) {

@@ -38,22 +38,34 @@
 
 namespace corio {
 
+/// Why a spawned task has no value (Tokio's JoinError): it was cancelled (abort(), runtime
+/// shutdown) or it threw (a "panic"; the exception is kept). result<T, join_error>::value()
+/// rethrows the task's own exception, or throws this error if the task was cancelled. fmt prints
+/// "task 7 was cancelled" or "task 7 panicked ...".
 class join_error : public std::exception {
 public:
+    /// cancelled or panic.
     enum class kind { cancelled, panic };
 
+    /// The task with id `id` was cancelled.
     static join_error cancelled(std::uint64_t id) noexcept { return join_error(id, nullptr); }
+    /// The task with id `id` threw `e`.
     static join_error panic(std::uint64_t id, std::exception_ptr e) noexcept { return join_error(id, std::move(e)); }
 
+    /// True if the task was cancelled (aborted, or its runtime shut down).
     bool is_cancelled() const noexcept { return !exception_; }
+    /// True if the task threw.
     bool is_panic() const noexcept { return static_cast<bool>(exception_); }
+    /// cancelled or panic.
     kind what_kind() const noexcept { return exception_ ? kind::panic : kind::cancelled; }
+    /// The id of the task (as join_handle::id()).
     std::uint64_t task_id() const noexcept { return id_; }
-    // The exception the task threw (null if it was cancelled).
+    /// The exception the task threw (null if it was cancelled).
     const std::exception_ptr& panic_payload() const noexcept { return exception_; }
+    /// "task was cancelled" or "task threw an exception".
     const char* what() const noexcept override { return exception_ ? "task threw an exception" : "task was cancelled"; }
 
-    // result<T, join_error>::value(): rethrow the task's exception, or throw this error.
+    /// result<T, join_error>::value(): rethrow the task's exception, or throw this error.
     [[noreturn]] void throw_as_exception() const {
         if (exception_) std::rethrow_exception(exception_);
         throw *this;
@@ -160,12 +172,20 @@ private:
 
 }  // namespace detail
 
+/// Owns the outcome of a spawned task (Tokio's JoinHandle): `co_await h` yields result<T,
+/// join_error>. Destroying the handle detaches the task: it runs on, and an exception nobody will
+/// read goes to the runtime's unhandled-exception hook. Awaiting is cancel safe: an abandoned await
+/// leaves the outcome in the handle. Used by one task at a time; abort() and is_finished() may be
+/// called from any thread.
 template <class T>
 class [[nodiscard]] join_handle {
 public:
     join_handle() noexcept = default;
+    /// Takes ownership of the task's outcome (what spawn does; not called directly).
     explicit join_handle(detail::spawned_task<T>* t) noexcept : task_(t) {}
+    /// Moves the handle; `o` is left empty.
     join_handle(join_handle&& o) noexcept : task_(std::exchange(o.task_, nullptr)) {}
+    /// Detaches this handle's task, then takes over `o`'s.
     join_handle& operator=(join_handle&& o) noexcept {
         if (this != &o) {
             detach();
@@ -177,7 +197,9 @@ public:
     join_handle& operator=(const join_handle&) = delete;
     ~join_handle() { detach(); }
 
+    /// False for a default-constructed, moved-from or detached handle.
     explicit operator bool() const noexcept { return task_ != nullptr; }
+    /// The task's id, unique within its runtime (0 for an empty handle).
     std::uint64_t id() const noexcept { return task_ ? task_->id_ : 0; }
 
     /// Cancels the task at its next suspension point: its frame is destroyed on a worker, and the
@@ -186,6 +208,8 @@ public:
         if (task_) task_->remote_abort();
     }
 
+    /// True once the task has completed (with a value, an exception, or cancelled); then `co_await`
+    /// does not wait.
     bool is_finished() const noexcept { return task_ && task_->state_.load().is_complete(); }
 
     /// Lets the task run on without a handle.
@@ -193,9 +217,13 @@ public:
         if (auto* t = std::exchange(task_, nullptr)) t->drop_join_handle();
     }
 
+    /// What `co_await h` returns: waits for the task's outcome. Cancel safe.
     class awaiter : public leaf_awaiter<awaiter> {
     public:
+        /// Made by operator co_await.
         explicit awaiter(detail::spawned_task<T>* t) noexcept : task_(t) {}
+        /// Ready once the task has completed; else leaves the task's waker as the task's join
+        /// waker.
         bool poll(context& cx) noexcept override {
             if (!cx.poll_budget()) return false;
             registered_ = !task_->poll_join(cx.waker());
@@ -205,6 +233,7 @@ public:
         void cancel() noexcept override {
             if (std::exchange(registered_, false)) task_->cancel_join_wait();
         }
+        /// The task's value, or join_error (cancelled, or the exception it threw).
         result<T, join_error> await_resume() { return task_->take_output(); }
         void describe(std::string& out) const override {
             fmt::format_to(std::back_inserter(out), "join of task {}", task_->id_);
@@ -217,9 +246,10 @@ public:
 
     /// Awaits the outcome. Precondition: the handle is non-empty and not yet awaited to the end.
     awaiter operator co_await() & noexcept { return awaiter{task_}; }
+    /// `co_await std::move(h)`: the same as `co_await h`.
     awaiter operator co_await() && noexcept { return awaiter{task_}; }
 
-    // Blocking twin, for threads outside the runtime.
+    /// Blocking twin of `co_await h`, for threads outside the runtime (not on a worker).
     result<T, join_error> blocking_join() {
         awaiter a{task_};
         detail::blocking_poll(a);

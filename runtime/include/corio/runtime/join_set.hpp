@@ -38,12 +38,18 @@
 
 namespace corio {
 
+/// A set of spawned tasks, joined in the order they complete (Tokio's JoinSet): join_next() yields
+/// each outcome, O(1) per completed task. Destroying the set aborts the tasks still in it;
+/// detach_all() lets them run on instead. join_next() is cancel safe. The set belongs to one task
+/// (or thread) at a time, and must not move while a join_next() is pending.
 template <class T>
 class join_set {
 public:
     join_set() : set_(new detail::idle_notified_set) {}
+    /// Moves the set and its tasks; `o` is left empty.
     join_set(join_set&& o) noexcept
         : set_(std::exchange(o.set_, nullptr)), all_(std::move(o.all_)), len_(std::exchange(o.len_, 0)) {}
+    /// Aborts and detaches this set's tasks, then takes over `o`'s.
     join_set& operator=(join_set&& o) noexcept {
         if (this != &o) {
             drain(true);
@@ -88,7 +94,9 @@ public:
         return e->handle_.id();
     }
 
+    /// How many tasks the set holds (completed ones not yet joined included).
     std::size_t len() const noexcept { return len_; }
+    /// True if len() is 0: join_next() then yields nullopt at once.
     bool is_empty() const noexcept { return len_ == 0; }
 
     /// Aborts every task in the set; they stay in it, and join_next yields join_error::cancelled
@@ -100,10 +108,14 @@ public:
     /// Empties the set without aborting: the tasks run on, their outcomes are dropped.
     void detach_all() noexcept { drain(false); }
 
+    /// What join_next() returns.
     class [[nodiscard]] join_next_operation : public leaf_awaiter<join_next_operation> {
     public:
+        /// Made by join_next(); not called directly.
         explicit join_next_operation(join_set* s) noexcept : set_(s) {}
 
+        /// Takes a completed task's outcome if there is one; else registers the task's waker as the
+        /// set's waiter.
         bool poll(context& cx) noexcept override {
             if (set_->len_ == 0) return true;  // empty: std::nullopt
             detail::join_set_entry_base* base = set_->set_->pop_notified(cx.waker());
@@ -131,6 +143,8 @@ public:
             return true;
         }
 
+        /// The outcome of a completed task (removed from the set), or nullopt once the set is
+        /// empty.
         std::optional<result<T, join_error>> await_resume() noexcept { return std::move(out_); }
 
         /// Withdraws the waiter; no completed task is taken (join_next gets it later).

@@ -223,8 +223,12 @@ namespace corio {
 template <class Derived>
 class leaf_awaiter : public detail::leaf {
 public:
+    /// Always false: the first poll happens in await_suspend, so a ready operation never leaves the
+    /// task.
     bool await_ready() const noexcept { return false; }
 
+    /// Polls the leaf once; if it is pending, records it in the awaiting chain's cell (so the
+    /// worker polls it, not the frame, on each wake) and suspends.
     template <class P>
         requires std::is_base_of_v<detail::task_promise_base, P>
     bool await_suspend(std::coroutine_handle<P> h) noexcept {

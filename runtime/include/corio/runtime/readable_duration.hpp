@@ -19,6 +19,7 @@ namespace corio {
 
 /// A duration to format with fmt ("{}"); made by corio::readable(d).
 struct readable_duration {
+    /// The duration to print.
     std::chrono::nanoseconds value;
 };
 

@@ -44,35 +44,43 @@
 
 namespace corio {
 
+/// Which scheduler a runtime runs: multi_thread (work-stealing workers, Tokio's default) or
+/// current_thread (tasks run on the thread that calls block_on).
 enum class runtime_flavor { multi_thread, current_thread };
 
+/// How to build a runtime (Tokio's runtime::Builder), set as designated initializers, e.g.
+/// `rt({.worker_threads = 2})`. fmt prints every field.
 struct runtime_options {
+    /// multi_thread or current_thread.
     runtime_flavor flavor = runtime_flavor::multi_thread;
-    // 0 = one per CPU (std::thread::hardware_concurrency). Ignored by current_thread.
+    /// 0 = one per CPU (std::thread::hardware_concurrency). Ignored by current_thread.
     std::size_t worker_threads = 0;
-    // Worker i is named "<thread_name>-<i>" (Linux limits names to 15 characters).
+    /// Worker i is named `<thread_name>-<i>` (Linux limits names to 15 characters).
     std::string thread_name = "corio-worker";
+    /// Runs on each worker thread before it runs tasks.
     std::function<void()> on_thread_start{};  // runs on each worker thread before it runs tasks
+    /// Runs on each worker thread after its last task.
     std::function<void()> on_thread_stop{};   // runs on each worker thread after its last task
-    // spawn_blocking pool: grows on demand up to this many threads; idle threads retire.
+    /// spawn_blocking pool: grows on demand up to this many threads; idle threads retire.
     std::size_t max_blocking_threads = 512;
+    /// How long an idle spawn_blocking thread waits for a job before it retires.
     std::chrono::milliseconds blocking_keep_alive{10'000};
-    // Ticks between checks of the global (injection) queue before the local queue, so that
-    // tasks spawned from outside cannot starve. Tokio's default.
+    /// Ticks between checks of the global (injection) queue before the local queue, so that
+    /// tasks spawned from outside cannot starve. Tokio's default.
     std::uint32_t global_queue_interval = 61;
-    // Ticks between polls of the driver (timers, io) while there is work.
+    /// Ticks between polls of the driver (timers, io) while there is work.
     std::uint32_t event_interval = 61;
-    // The LIFO slot keeps a task woken by the running task on the same worker (message passing
-    // stays on one core); tests that block a worker turn it off.
+    /// The LIFO slot keeps a task woken by the running task on the same worker (message passing
+    /// stays on one core); tests that block a worker turn it off.
     bool disable_lifo_slot = false;
-    // Start with the timer clock paused (Tokio's start_paused, for tests; corio/runtime/time.hpp):
-    // it moves only by time::advance, or jumps to the next timer when every worker is idle.
+    /// Start with the timer clock paused (Tokio's start_paused, for tests; corio/runtime/time.hpp):
+    /// it moves only by time::advance, or jumps to the next timer when every worker is idle.
     bool start_paused = false;
-    // An exception escaping a task whose output nobody will read (detached, or its join_handle
-    // dropped unread). Default: print it with fmt to stderr and carry on. Must not throw.
+    /// An exception escaping a task whose output nobody will read (detached, or its join_handle
+    /// dropped unread). Default: print it with fmt to stderr and carry on. Must not throw.
     std::function<void(std::exception_ptr)> unhandled_exception{};
-    // Time every task poll into runtime_metrics' per-worker histogram (two clock reads per poll,
-    // hence off by default; corio/runtime/metrics.hpp).
+    /// Time every task poll into runtime_metrics' per-worker histogram (two clock reads per poll,
+    /// hence off by default; corio/runtime/metrics.hpp).
     bool enable_poll_time_histogram = false;
     // Keep a record of every live task (name, spawn site, polls, busy time) so that dump() can
     // list the tasks and what each waits on (corio/runtime/dump.hpp). Costs an allocation and a
@@ -108,7 +116,9 @@ join_handle<T> spawn_on(scheduler* s, task<T>&& t, const spawn_site& site, std::
 /// A cheap, copyable reference to a runtime, usable from any thread (Tokio's Handle).
 class runtime_handle {
 public:
+    /// Another handle to the same runtime.
     runtime_handle(const runtime_handle& o) noexcept : sched_(o.sched_) { detail::scheduler_retain(sched_); }
+    /// Drops this reference and takes `o`'s runtime.
     runtime_handle& operator=(runtime_handle o) noexcept {
         std::swap(sched_, o.sched_);
         return *this;
@@ -117,6 +127,8 @@ public:
         if (sched_) detail::scheduler_release(sched_);
     }
 
+    /// Spawns `t` onto this runtime from any thread (Tokio's Handle::spawn); the task may start
+    /// before this returns.
     template <class T>
     join_handle<T> spawn(task<T> t, spawn_site site = spawn_site::current()) {
         return detail::spawn_on(sched_, std::move(t), site);
@@ -144,8 +156,12 @@ private:
     detail::scheduler* sched_;
 };
 
+/// A runtime: the scheduler, its worker threads, the timer wheel, the io reactor and the blocking
+/// pool (Tokio's Runtime). Destroying it shuts it down: every remaining task is cancelled (its
+/// destructors run) and the workers are joined.
 class runtime {
 public:
+    /// Starts the runtime (its worker threads, for multi_thread) as `opts` says.
     explicit runtime(runtime_options opts = {});
     runtime(const runtime&) = delete;
     runtime& operator=(const runtime&) = delete;
@@ -168,13 +184,17 @@ public:
         else return a.await_resume().value();
     }
 
+    /// Spawns `t` onto this runtime from any thread; `co_await` (or blocking_join on) the handle
+    /// for its outcome.
     template <class T>
     join_handle<T> spawn(task<T> t, spawn_site site = spawn_site::current()) {
         return detail::spawn_on(sched_, std::move(t), site);
     }
 
+    /// A copyable handle to this runtime, to spawn from other threads.
     runtime_handle handle() const noexcept { return runtime_handle(sched_); }
 
+    /// How many worker threads run tasks (1 for current_thread).
     std::size_t worker_count() const noexcept;
 
     /// A snapshot of the runtime's counters and queue levels (corio/runtime/metrics.hpp). Any

@@ -75,9 +75,13 @@ class [[nodiscard]] select_operation : public leaf_awaiter<select_operation<Bias
 public:
     /// What co_await yields (in coroutine mode, what the wrapping task yields).
     using result_type = typename res::type;
+    /// What await_resume returns: result_type, or in coroutine mode the task<result_type> that runs
+    /// the winner's coroutine handler.
     using resume_type = typename res::resume_type;
+    /// True when a handler returns task<R>: `co_await select(...)` then yields that task's result.
     static constexpr bool coroutine_mode = res::coro;
 
+    /// Made by select() and select_biased(); not called directly.
     explicit select_operation(Otherwise&& o, Branches&&... b)
         : otherwise_(std::move(o)), states_(std::move(b)...) {
         start(std::make_index_sequence<n>{});
@@ -85,6 +89,9 @@ public:
     select_operation(const select_operation&) = delete;
     select_operation& operator=(const select_operation&) = delete;
 
+    /// Polls the enabled branches (from a random start, or in written order if biased); when one is
+    /// ready, cancels the others and is ready. Ready at once through `otherwise` when every branch
+    /// is disabled.
     bool poll(context& cx) noexcept override {
         if (winner_ != pending) return drain(cx);
         if (live_ != 0) {
@@ -119,6 +126,8 @@ public:
         if (winner_ == pending) winner_ = cancelled;
         cancel_losers(std::make_index_sequence<n>{});
     }
+    /// After cancel(): ready once nothing the branches started still runs (a spawned task they
+    /// aborted has finished).
     bool poll_cancel(context& cx) noexcept override { return drain(cx); }
 
     /// "select { recv on … | sleep until … }": the branches still pending.
@@ -133,6 +142,8 @@ public:
         out += " }";
     }
 
+    /// The winner's result, or its handler's; the `otherwise` handler's if every branch was
+    /// disabled.
     resume_type await_resume() {
         if (winner_ == n) return resume_otherwise();
         return (this->*resume_table()[winner_])();

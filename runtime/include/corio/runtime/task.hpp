@@ -102,15 +102,25 @@ public:
 
 }  // namespace detail
 
+/// A lazy coroutine yielding T: it does nothing until it is awaited (`co_await make_task()`, from
+/// another task) or spawned (corio::spawn, runtime::block_on). It owns its frame; destroying an
+/// unstarted task destroys the frame. An exception thrown in it propagates to its awaiter (for a
+/// spawned task, through its join_handle). Awaiting transfers control straight to the task and back
+/// (symmetric transfer, through a trampoline, so deep chains of co_awaits never grow the stack).
 template <class T>
 class [[nodiscard]] task {
 public:
+    /// The coroutine's promise: it makes a coroutine returning task<T> a corio task.
     using promise_type = detail::task_promise<T>;
+    /// What `co_await` on the task yields.
     using value_type = T;
 
     task() noexcept = default;
+    /// Takes ownership of the frame `h` (what the promise does; not called directly).
     explicit task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+    /// Moves the frame; `o` is left empty.
     task(task&& o) noexcept : handle_(std::exchange(o.handle_, {})) {}
+    /// Destroys this task's frame (if any), then takes over `o`'s.
     task& operator=(task&& o) noexcept {
         if (this != &o) {
             reset();
@@ -122,13 +132,19 @@ public:
     task& operator=(const task&) = delete;
     ~task() { reset(); }
 
+    /// True if the task holds a frame (not default-constructed, moved from or released).
     bool valid() const noexcept { return static_cast<bool>(handle_); }
 
-    // Awaiting: the child runs inside the awaiting task, under the same header.
+    /// What `co_await std::move(t)` returns; not used directly.
+    /// Awaiting: the child runs inside the awaiting task, under the same header.
     class awaiter {
     public:
+        /// Made by operator co_await.
         explicit awaiter(std::coroutine_handle<promise_type> h) noexcept : child_(h) {}
+        /// Always false: awaiting always starts the child.
         bool await_ready() const noexcept { return false; }
+        /// Starts the child inside the awaiting task: the child resumes next, and resumes the
+        /// parent when it completes.
         template <class P>
             requires std::is_base_of_v<detail::task_promise_base, P>
         void await_suspend(std::coroutine_handle<P> parent) noexcept {
@@ -137,18 +153,21 @@ public:
             c.continuation_ = parent;
             c.cell_->resume_next_ = child_;
         }
+        /// The child's result; rethrows its exception.
         T await_resume() { return child_.promise().take_result(); }
 
     private:
         std::coroutine_handle<promise_type> child_;
     };
 
+    /// `co_await make_task()` (or `co_await std::move(t)`): runs the task to completion inside the
+    /// awaiting task and yields its result. Awaited once.
     awaiter operator co_await() && noexcept {
         assert(handle_ && "awaiting an empty or moved-from task");
         return awaiter{handle_};
     }
 
-    // For the runtime: gives up ownership of the frame.
+    /// For the runtime (spawn, block_on): gives up ownership of the frame. Not called directly.
     std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, {}); }
 
 private:

@@ -45,7 +45,10 @@
 
 namespace corio::time {
 
+/// The clock corio's timers follow: std::chrono::steady_clock, as seen through the runtime (which a
+/// paused test moves by hand or automatically).
 using clock = std::chrono::steady_clock;
+/// A point on the runtime's clock.
 using instant = clock::time_point;
 
 }  // namespace corio::time
@@ -88,10 +91,14 @@ inline instant now() noexcept { return detail::time_now(detail::current_time_han
 /// Not copyable; movable only before its first poll.
 class [[nodiscard]] sleep_operation final : public leaf_awaiter<sleep_operation> {
 public:
+    /// A sleep until `deadline` on the current runtime's timer wheel (sleep_until() makes one).
     explicit sleep_operation(instant deadline) noexcept
         : handle_(detail::current_time_handle()), deadline_(deadline) {}
+    /// A sleep on the wheel of `h` (the current runtime's if null). `check_clock` false: the caller
+    /// knows the deadline was at least a tick away when set, so the first poll skips the clock read.
     sleep_operation(detail::time_handle* h, instant deadline, bool check_clock = true) noexcept
         : handle_(h), deadline_(deadline), check_clock_(check_clock) {}
+    /// Movable only before its first poll (the sleep is then linked into the timer wheel).
     sleep_operation(sleep_operation&& o) noexcept : handle_(o.handle_), deadline_(o.deadline_), check_clock_(o.check_clock_) {
         assert(!o.entry_.registered_ && "a sleep_operation is pinned once polled");
         entry_.fired_.store(o.entry_.fired_.load(std::memory_order_relaxed), std::memory_order_relaxed);
@@ -107,10 +114,13 @@ public:
         if (entry_.registered_ && !entry_.fired_.load(std::memory_order_acquire)) detail::timer_cancel(handle_, entry_);
     }
 
+    /// Ready once the deadline has passed (using a unit of the cooperative budget); else registers
+    /// the task's waker in the timer wheel.
     bool poll(context& cx) noexcept override {
         if (!poll_deadline(cx)) return false;
         return cx.poll_budget();
     }
+    /// Nothing: completing is the event.
     void await_resume() const noexcept {}
 
     /// The deadline reached or not, registering `cx`'s waker; ignores the coop budget (timeout
@@ -122,6 +132,7 @@ public:
         return detail::timer_poll(handle_, entry_, deadline_, cx.waker(), check_clock_);
     }
 
+    /// The instant this sleep completes at.
     instant deadline() const noexcept { return deadline_; }
 
     /// "sleep, 2.4s to go" (or overdue, if the timer is late to fire).
@@ -163,15 +174,20 @@ enum class missed_tick_behavior {
 /// Ticks every `period` (Tokio's Interval). The first tick completes at `start`.
 class interval_timer {
 public:
+    /// A timer whose first tick completes at `start`, then every `period` after it.
     interval_timer(instant start, std::chrono::nanoseconds period) noexcept : delay_(start), period_(period) {
         assert(period.count() > 0 && "interval period must be non-zero");
     }
     interval_timer(const interval_timer&) = delete;
     interval_timer& operator=(const interval_timer&) = delete;
 
+    /// What tick() returns: `co_await` yields the instant the tick was scheduled for.
     class [[nodiscard]] tick_operation : public leaf_awaiter<tick_operation> {
     public:
+        /// Made by tick(); not called directly.
         explicit tick_operation(interval_timer* it) noexcept : it_(it) {}
+        /// Ready once the next tick is due (following the missed-tick behaviour); else registers
+        /// the task's waker in the timer wheel.
         bool poll(context& cx) noexcept override { return it_->poll_tick(cx, out_); }
         /// Unregisters the interval's timer; the schedule is kept, so no tick is lost.
         void cancel() noexcept override { it_->cancel_tick(); }
@@ -198,10 +214,15 @@ public:
     /// The next tick completes at `t`; later ticks follow from there.
     void reset_at(instant t) noexcept { delay_.reset(t); }
 
+    /// What the interval does after falling behind (burst by default).
     missed_tick_behavior behavior() const noexcept { return behavior_; }
+    /// Sets what the interval does after falling behind.
     void set_missed_tick_behavior(missed_tick_behavior b) noexcept { behavior_ = b; }
+    /// The interval between ticks.
     std::chrono::nanoseconds period() const noexcept { return period_; }
 
+    /// Used by tick_operation and interval_stream; not called directly. Ready (with the tick's
+    /// scheduled instant in `out`) once the next tick is due.
     bool poll_tick(context& cx, instant& out) noexcept {
         if (!delay_.poll(cx)) return false;
         const instant timeout = delay_.deadline();
@@ -234,19 +255,28 @@ private:
 template <class V = void>
 class elapsed;
 
+/// The error of a timeout that carries nothing back; the base of every elapsed<V>, so `catch (const
+/// corio::time::elapsed<>&)` catches them all.
 template <>
 class elapsed<void> : public std::exception {
 public:
+    /// "deadline has elapsed" (Tokio's Elapsed).
     const char* what() const noexcept override { return "deadline has elapsed"; }
+    /// Throws the error: what result<T, elapsed<>>::value() does when the deadline won.
     [[noreturn]] void throw_as_exception() const { throw elapsed<void>{}; }
 };
 
 template <class V>
 class elapsed : public elapsed<void> {
 public:
+    /// The error, carrying `v`: what the cancelled inner operation handed back (a pending send's
+    /// value).
     explicit elapsed(V v) noexcept(std::is_nothrow_move_constructible_v<V>) : value_(std::move(v)) {}
+    /// What the inner operation handed back.
     V& value() & noexcept { return value_; }
+    /// What the inner operation handed back, moved out.
     V&& value() && noexcept { return std::move(value_); }
+    /// What the inner operation handed back.
     const V& value() const& noexcept { return value_; }
 
 private:

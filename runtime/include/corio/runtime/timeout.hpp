@@ -34,10 +34,16 @@ class [[nodiscard]] timeout_operation : public leaf_awaiter<timeout_operation<So
     static constexpr bool gives_back = detail::has_take_value<leaf_t>;
 
 public:
+    /// What the inner operation yields.
     using value_type = typename Source::value_type;
+    /// elapsed<V>: V is what the inner operation hands back when it is cancelled (a send's value),
+    /// or void.
     using error_type = elapsed<typename detail::taken_value<leaf_t>::type>;
+    /// What `co_await timeout(...)` yields: the inner result, or the elapsed error.
     using result_type = result<value_type, error_type>;
 
+    /// Made by corio::timeout() and corio::timeout_at(); not called directly. Starts the inner
+    /// operation.
     timeout_operation(instant deadline, Source&& src, bool check_clock = true)
         : sleep_(detail::current_time_handle(), deadline, check_clock), inner_(std::move(src)) {
         inner_.start();
@@ -45,6 +51,8 @@ public:
     timeout_operation(const timeout_operation&) = delete;
     timeout_operation& operator=(const timeout_operation&) = delete;
 
+    /// Polls the inner operation, then the deadline; when the deadline wins, cancels the inner
+    /// operation (taking back what it hands back) and is ready once it has stopped.
     bool poll(context& cx) noexcept override {
         if (state_ == state::timed_out) return inner_.poll_cancel(cx);
         if (state_ != state::pending) return true;
@@ -69,6 +77,7 @@ public:
         inner_.cancel();
         sleep_.cancel();
     }
+    /// After cancel(): ready once nothing the inner operation started still runs.
     bool poll_cancel(context& cx) noexcept override { return inner_.poll_cancel(cx); }
 
     /// "timeout in 1.2s of: recv on …".
@@ -82,6 +91,7 @@ public:
         inner_.describe(out);
     }
 
+    /// The inner operation's result, or elapsed (carrying what it handed back).
     result_type await_resume() {
         if (state_ == state::timed_out) {
             if constexpr (gives_back) return unexpected(error_type(std::move(*taken_)));
@@ -95,6 +105,7 @@ public:
         }
     }
 
+    /// The instant the timeout fires at.
     instant deadline() const noexcept { return sleep_.deadline(); }
 
 private:

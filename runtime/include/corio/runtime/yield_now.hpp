@@ -13,8 +13,11 @@
 
 namespace corio {
 
+/// The operation yield_now() returns: pending once (the task is deferred until its worker has run
+/// its other local work), then ready.
 class [[nodiscard]] yield_operation : public leaf_awaiter<yield_operation> {
 public:
+    /// Defers the task and reports pending the first time; ready the second.
     bool poll(context& cx) noexcept override {
         if (yielded_) return true;
         yielded_ = true;
@@ -26,12 +29,15 @@ public:
     /// The wake happened at the poll, so nothing is registered; a later poll yields again.
     void cancel() noexcept override { yielded_ = false; }
     void describe(std::string& out) const override { out += "yield_now (queued to run again)"; }
+    /// Nothing.
     void await_resume() const noexcept {}
 
 private:
     bool yielded_ = false;
 };
 
+/// `co_await corio::yield_now()`: lets every other task of this worker run first (Tokio's
+/// yield_now). For a long computation that never waits; cancel safe.
 inline yield_operation yield_now() noexcept { return {}; }
 
 }  // namespace corio

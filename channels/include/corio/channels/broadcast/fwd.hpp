@@ -1,5 +1,6 @@
-// corio/channels/broadcast/fwd.hpp — declarations of the broadcast handles and channel(), so that
-// each handle header can befriend the others (and channel()'s default argument is given once).
+/// \file
+/// corio/channels/broadcast/fwd.hpp — declarations of the broadcast handles and channel(), so that
+/// each handle header can befriend the others (and channel()'s default argument is given once).
 #pragma once
 
 #include <corio/channels/broadcast/replay.hpp>

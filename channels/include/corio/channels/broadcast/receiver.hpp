@@ -1,5 +1,6 @@
-// corio/channels/broadcast/receiver.hpp — the receiving half of a broadcast channel: recv(),
-// try_recv(), resubscribe(). See corio/channels/broadcast.hpp for the contract.
+/// \file
+/// corio/channels/broadcast/receiver.hpp — the receiving half of a broadcast channel: recv(),
+/// try_recv(), resubscribe(). See corio/channels/broadcast.hpp for the contract.
 #pragma once
 
 #include <corio/channels/broadcast/detail/shared.hpp>
@@ -32,7 +33,9 @@ template <class T>
 class receiver {
 public:
     receiver() noexcept = default;
+    /// Moves the subscription (and its position); `o` is left empty.
     receiver(receiver&& o) noexcept : shared_(std::exchange(o.shared_, nullptr)), next_(o.next_) {}
+    /// Gives up this receiver's unread values, then takes over `o`'s subscription.
     receiver& operator=(receiver&& o) noexcept {
         if (this != &o) {
             drop();
@@ -45,6 +48,7 @@ public:
     receiver& operator=(const receiver&) = delete;
     ~receiver() { drop(); }
 
+    /// False for a default-constructed or moved-from receiver.
     explicit operator bool() const noexcept { return shared_ != nullptr; }
 
     /// Receiver-side; not concurrently with other receiver-side operations. Yields the next
@@ -53,6 +57,7 @@ public:
     /// backlog is drained. Cancel safe.
     class [[nodiscard]] recv_operation : public leaf_awaiter<recv_operation> {
     public:
+        /// Made by recv(); not called directly.
         explicit recv_operation(receiver* rx) noexcept : rx_(rx) {}
         recv_operation(const recv_operation&) = delete;
         recv_operation& operator=(const recv_operation&) = delete;
@@ -62,6 +67,8 @@ public:
                            rx_->receiver_count());
         }
 
+        /// Takes the next value (or reports lag or close) if one is there; else queues the waker
+        /// for the next send.
         bool poll(context& cx) noexcept override {
             auto* sh = rx_->shared_;
             if (!sh) {
@@ -101,6 +108,7 @@ public:
             if (rx_->shared_) rx_->shared_->remove_waiter(node_);
         }
 
+        /// The value, recv_error::lagged(n) or recv_error::closed; rethrows if T's copy threw.
         result<T, recv_error> await_resume() {
             if (error_) std::rethrow_exception(error_);
             return std::move(*out_);
@@ -113,6 +121,7 @@ public:
         std::exception_ptr error_;
     };
 
+    /// `co_await rx.recv()`: the next value; see recv_operation.
     [[nodiscard]] recv_operation recv() noexcept { return recv_operation(this); }
 
     /// Never waits: the next value, or try_recv_error::{empty, closed, lagged(n)}.
@@ -163,6 +172,7 @@ public:
         std::lock_guard lock(shared_->tail_mutex_);
         return static_cast<std::size_t>(shared_->tail_.pos - next_);
     }
+    /// True if len() is 0: nothing sent since this receiver's last value.
     bool is_empty() const noexcept { return len() == 0; }
 
     /// The channel's counters, if it was made `with_metrics` (corio/channels/metrics.hpp).
@@ -170,6 +180,7 @@ public:
         return shared_ ? shared_->metrics_.snapshot() : std::nullopt;
     }
 
+    /// How many receivers the channel has (this one included).
     std::size_t receiver_count() const noexcept {
         if (!shared_) return 0;
         std::lock_guard lock(shared_->tail_mutex_);

@@ -1,5 +1,6 @@
-// corio/channels/broadcast/sender.hpp — the sending half of a broadcast channel: send(),
-// subscribe(). See corio/channels/broadcast.hpp for the contract.
+/// \file
+/// corio/channels/broadcast/sender.hpp — the sending half of a broadcast channel: send(),
+/// subscribe(). See corio/channels/broadcast.hpp for the contract.
 #pragma once
 
 #include <corio/channels/broadcast/detail/shared.hpp>
@@ -23,8 +24,11 @@ template <class T>
 class sender {
 public:
     sender() noexcept = default;
+    /// Another sender on the same channel; the channel stays open while any sender lives.
     sender(const sender& o) noexcept : shared_(o.shared_) { retain(); }
+    /// Moves the handle; `o` is left empty and the sender count does not change.
     sender(sender&& o) noexcept : shared_(std::exchange(o.shared_, nullptr)) {}
+    /// Drops this handle (closing the channel if it was the last sender), then shares `o`'s channel.
     sender& operator=(const sender& o) noexcept {
         if (this != &o) {
             drop();
@@ -33,6 +37,7 @@ public:
         }
         return *this;
     }
+    /// Drops this handle (closing the channel if it was the last sender), then takes over `o`.
     sender& operator=(sender&& o) noexcept {
         if (this != &o) {
             drop();
@@ -42,6 +47,7 @@ public:
     }
     ~sender() { drop(); }
 
+    /// False for a default-constructed or moved-from sender.
     explicit operator bool() const noexcept { return shared_ != nullptr; }
 
     /// Sends `value` to every current receiver; yields how many there are. Fails, handing the
@@ -62,12 +68,14 @@ public:
         return receiver<T>(shared_, shared_->add_receiver());
     }
 
+    /// How many receivers would get a value sent now.
     std::size_t receiver_count() const noexcept {
         assert(shared_);
         std::lock_guard lock(shared_->tail_mutex_);
         return shared_->tail_.rx_cnt;
     }
 
+    /// True if both handles are senders of the same channel.
     bool same_channel(const sender& o) const noexcept { return shared_ == o.shared_; }
 
     /// The channel's counters, if it was made `with_metrics` (corio/channels/metrics.hpp).

@@ -1,6 +1,7 @@
-// corio/channels/mpmc/sender.hpp — the sending halves of an mpmc channel and the factories:
-// sender (bounded or rendezvous: send waits for a free slot, or for a receiver), unbounded_sender
-// (send never waits), channel(), unbounded_channel(). See corio/channels/mpmc.hpp for the contract.
+/// \file
+/// corio/channels/mpmc/sender.hpp — the sending halves of an mpmc channel and the factories:
+/// sender (bounded or rendezvous: send waits for a free slot, or for a receiver), unbounded_sender
+/// (send never waits), channel(), unbounded_channel(). See corio/channels/mpmc.hpp for the contract.
 #pragma once
 
 #include <corio/channels/metrics.hpp>
@@ -100,12 +101,15 @@ public:
     /// channel was closed. Cancel safe; take_value() gets v back from an abandoned send.
     class [[nodiscard]] send_operation : public leaf_awaiter<send_operation> {
     public:
+        /// Made by send(); not called directly.
         send_operation(chan_t* c, T&& v) noexcept(std::is_nothrow_move_constructible_v<T>)
             : chan_(c), value_(std::move(v)) {}
         send_operation(const send_operation&) = delete;
         send_operation& operator=(const send_operation&) = delete;
         ~send_operation() { cancel(); }
 
+        /// Hands the value to a waiting receiver or queues it if there is room; else joins the
+        /// senders' FIFO queue.
         bool poll(context& cx) noexcept override {
             if (!cx.poll_budget()) return false;
             const status s = chan_->poll_send(node_, value_, cx.waker());
@@ -120,6 +124,8 @@ public:
             if (std::exchange(polled_, false)) chan_->cancel_send(node_);
         }
 
+        /// Nothing on success; send_error<T> carrying the value back if the channel is closed or
+        /// every receiver is gone.
         result<void, send_error<T>> await_resume() {
             if (value_) {
                 chan_->metrics().dropped();
@@ -136,8 +142,10 @@ public:
             cancel();
             return std::exchange(value_, std::nullopt);
         }
+        /// The same as take_value() (Tokio's name).
         std::optional<T> into_value() noexcept { return take_value(); }
 
+        /// The channel this send goes to.
         chan_t* channel() const noexcept { return chan_; }
 
     private:
@@ -147,6 +155,7 @@ public:
         bool polled_ = false;     // the last poll returned pending (the node may be linked)
     };
 
+    /// `co_await tx.send(v)`: see send_operation. Precondition: the sender is non-empty.
     send_operation send(T value) noexcept(std::is_nothrow_move_constructible_v<T>) {
         assert(chan_ && "mpmc sender: send on an empty sender");
         return send_operation(chan_, std::move(value));
@@ -156,11 +165,13 @@ public:
     /// send_timeout_error<T> (timeout or closed) with v handed back. Cancel safe, like send().
     class [[nodiscard]] send_timeout_operation : public leaf_awaiter<send_timeout_operation> {
     public:
+        /// Made by send_timeout(); not called directly.
         send_timeout_operation(chan_t* c, T&& v, std::chrono::nanoseconds d)
             : send_(c, std::move(v)), deadline_(corio::sleep(d)) {}
         send_timeout_operation(const send_timeout_operation&) = delete;
         send_timeout_operation& operator=(const send_timeout_operation&) = delete;
 
+        /// Polls the send, then the deadline: ready when the value is taken or the time is up.
         bool poll(context& cx) noexcept override {
             if (send_.poll(cx)) return true;
             if (!deadline_.poll_deadline(cx)) return false;
@@ -171,11 +182,14 @@ public:
             timed_out_ = std::move(v);
             return true;
         }
+        /// Cancels the send (the value stays, as send_operation::cancel) and the sleep.
         void cancel() noexcept override {
             send_.cancel();
             deadline_.cancel();
         }
 
+        /// Nothing on success; send_timeout_error<T> (timeout or closed) with the value handed
+        /// back.
         result<void, send_timeout_error<T>> await_resume() {
             using error = send_timeout_error<T>;
             if (timed_out_) {
@@ -199,6 +213,7 @@ public:
         std::optional<T> timed_out_;  // the value, handed back by a timeout
     };
 
+    /// `co_await tx.send_timeout(v, d)`: see send_timeout_operation.
     template <class Rep, class Period>
     send_timeout_operation send_timeout(T value, std::chrono::duration<Rep, Period> d) {
         assert(chan_ && "mpmc sender: send_timeout on an empty sender");

@@ -1,7 +1,8 @@
-// corio/channels/mpsc/bounded.hpp — the bounded channel's handles (Tokio's sync/mpsc/bounded.rs):
-// sender (send waits for capacity), permit (a reserved slot), weak_sender, and channel().
-// Capacity is the channel's batch_semaphore (mpsc/detail/chan.hpp); the receiver is shared with
-// the unbounded channel (mpsc/receiver.hpp). See corio/channels/mpsc.hpp for the contract.
+/// \file
+/// corio/channels/mpsc/bounded.hpp — the bounded channel's handles (Tokio's sync/mpsc/bounded.rs):
+/// sender (send waits for capacity), permit (a reserved slot), weak_sender, and channel().
+/// Capacity is the channel's batch_semaphore (mpsc/detail/chan.hpp); the receiver is shared with
+/// the unbounded channel (mpsc/receiver.hpp). See corio/channels/mpsc.hpp for the contract.
 #pragma once
 
 #include <corio/channels/detail/batch_semaphore.hpp>
@@ -33,7 +34,9 @@ template <class T>
 class [[nodiscard]] permit {
 public:
     permit() noexcept = default;
+    /// Moves the reserved slot; `o` is left empty.
     permit(permit&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
+    /// Returns this permit's slot (if any), then takes over `o`'s.
     permit& operator=(permit&& o) noexcept {
         if (this != &o) {
             reset();
@@ -45,6 +48,7 @@ public:
     permit& operator=(const permit&) = delete;
     ~permit() { reset(); }
 
+    /// True while the permit holds a slot (not yet sent, moved or default-constructed).
     explicit operator bool() const noexcept { return chan_ != nullptr; }
 
     /// Sends through the reserved slot and spends the permit. Precondition: non-empty.
@@ -76,11 +80,14 @@ public:
     /// abandoned send.
     class [[nodiscard]] send_operation : public leaf_awaiter<send_operation> {
     public:
+        /// Made by send(); not called directly.
         send_operation(detail::chan<T>* c, T&& v) noexcept(std::is_nothrow_move_constructible_v<T>)
             : chan_(c), acq_(&c->semaphore(), 1), value_(std::move(v)) {}
         send_operation(const send_operation&) = delete;
         send_operation& operator=(const send_operation&) = delete;
 
+        /// Takes a slot of capacity if one is free and queues the value; else joins the FIFO queue
+        /// of waiting senders with the task's waker.
         bool poll(context& cx) noexcept override {
             if (!cx.poll_budget()) return false;
             switch (acq_.poll(cx.waker())) {
@@ -97,6 +104,8 @@ public:
         /// The value stays (take_value()); polled again, the send queues at the back.
         void cancel() noexcept override { acq_.cancel(); }
 
+        /// Nothing on success; send_error<T> carrying the value back if the receiver is gone or
+        /// closed.
         result<void, send_error<T>> await_resume() {
             if (value_) {
                 chan_->metrics().dropped();
@@ -113,8 +122,10 @@ public:
             acq_.cancel();
             return std::exchange(value_, std::nullopt);
         }
+        /// The same as take_value() (Tokio's name).
         std::optional<T> into_value() noexcept { return take_value(); }
 
+        /// The channel this send goes to (an identity, as channel_id()).
         detail::chan<T>* channel() const noexcept { return chan_; }
         void describe(std::string& out) const override {
             out += "send (waiting for capacity) on ";
@@ -127,6 +138,7 @@ public:
         std::optional<T> value_;  // present until sent; handed back on failure
     };
 
+    /// `co_await tx.send(v)`: see send_operation. Precondition: the sender is non-empty.
     send_operation send(T value) noexcept(std::is_nothrow_move_constructible_v<T>) {
         assert(chan_ && "mpsc sender: send on an empty sender");
         return send_operation(chan_, std::move(value));
@@ -136,11 +148,13 @@ public:
     /// send_timeout_error<T> (timeout or closed) with v handed back. Cancel safe, like send().
     class [[nodiscard]] send_timeout_operation : public leaf_awaiter<send_timeout_operation> {
     public:
+        /// Made by send_timeout(); not called directly.
         send_timeout_operation(detail::chan<T>* c, T&& v, std::chrono::nanoseconds d)
             : send_(c, std::move(v)), deadline_(corio::sleep(d)) {}
         send_timeout_operation(const send_timeout_operation&) = delete;
         send_timeout_operation& operator=(const send_timeout_operation&) = delete;
 
+        /// Polls the send, then the deadline: ready when the value is queued or the time is up.
         bool poll(context& cx) noexcept override {
             if (send_.poll(cx)) return true;
             if (!deadline_.poll_deadline(cx)) return false;
@@ -153,6 +167,8 @@ public:
             deadline_.cancel();
         }
 
+        /// Nothing on success; send_timeout_error<T> (timeout or closed) with the value handed
+        /// back.
         result<void, send_timeout_error<T>> await_resume() {
             using error = send_timeout_error<T>;
             if (timed_out_) {
@@ -175,6 +191,7 @@ public:
         bool timed_out_ = false;
     };
 
+    /// `co_await tx.send_timeout(v, d)`: see send_timeout_operation.
     template <class Rep, class Period>
     send_timeout_operation send_timeout(T value, std::chrono::duration<Rep, Period> d) {
         assert(chan_ && "mpsc sender: send_timeout on an empty sender");
@@ -200,6 +217,7 @@ public:
     /// `co_await tx.reserve()`: waits for capacity and yields a permit. Cancel safe.
     class [[nodiscard]] reserve_operation : public leaf_awaiter<reserve_operation> {
     public:
+        /// Made by reserve(); not called directly.
         explicit reserve_operation(detail::chan<T>* c) noexcept : chan_(c), acq_(&c->semaphore(), 1) {}
         reserve_operation(const reserve_operation&) = delete;
         reserve_operation& operator=(const reserve_operation&) = delete;
@@ -213,6 +231,7 @@ public:
             chan_->describe(out);
         }
 
+        /// Takes a slot of capacity if one is free; else joins the FIFO queue of waiting senders.
         bool poll(context& cx) noexcept override {
             if (!cx.poll_budget()) return false;
             switch (acq_.poll(cx.waker())) {
@@ -227,6 +246,8 @@ public:
         void cancel() noexcept override {
             if (state_ == state::pending) acq_.cancel();
         }
+        /// The permit for the reserved slot, or reserve_error::closed if the receiver is gone or
+        /// closed.
         result<permit<T>, reserve_error> await_resume() noexcept {
             if (state_ != state::acquired) return unexpected(reserve_error::closed);
             state_ = state::taken;
@@ -242,11 +263,15 @@ public:
         state state_ = state::pending;
     };
 
+    /// `co_await tx.reserve()`: see reserve_operation. A permit reserves a slot before the value
+    /// exists, so the value is never handed over to a full channel.
     reserve_operation reserve() noexcept {
         assert(chan_ && "mpsc sender: reserve on an empty sender");
         return reserve_operation(chan_);
     }
 
+    /// Never waits: a permit if a slot is free now, else try_reserve_error::full or
+    /// try_reserve_error::closed.
     result<permit<T>, try_reserve_error> try_reserve() noexcept {
         assert(chan_ && "mpsc sender: try_reserve on an empty sender");
         switch (chan_->semaphore().try_acquire(1)) {

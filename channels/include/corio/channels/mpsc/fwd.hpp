@@ -1,5 +1,6 @@
-// corio/channels/mpsc/fwd.hpp — declarations of the mpsc handles and factories, so that each
-// handle header can befriend the others (and the factories' default arguments are given once).
+/// \file
+/// corio/channels/mpsc/fwd.hpp — declarations of the mpsc handles and factories, so that each
+/// handle header can befriend the others (and the factories' default arguments are given once).
 #pragma once
 
 #include <corio/channels/metrics.hpp>

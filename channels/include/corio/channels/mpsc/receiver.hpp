@@ -1,6 +1,7 @@
-// corio/channels/mpsc/receiver.hpp — the receiving half of an mpsc channel, bounded or
-// unbounded (one receiver type for both, unlike Tokio's two): recv(), recv_many(), try_recv(),
-// close(). The receive protocol itself is chan::poll_recv (mpsc/detail/chan.hpp).
+/// \file
+/// corio/channels/mpsc/receiver.hpp — the receiving half of an mpsc channel, bounded or
+/// unbounded (one receiver type for both, unlike Tokio's two): recv(), recv_many(), try_recv(),
+/// close(). The receive protocol itself is chan::poll_recv (mpsc/detail/chan.hpp).
 #pragma once
 
 #include <corio/channels/metrics.hpp>
@@ -30,7 +31,9 @@ template <class T>
 class receiver {
 public:
     receiver() noexcept = default;
+    /// Moves the receiving end; `o` is left empty.
     receiver(receiver&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
+    /// Drops this receiver (closing its channel), then takes over `o`'s.
     receiver& operator=(receiver&& o) noexcept {
         if (this != &o) {
             drop();
@@ -42,16 +45,20 @@ public:
     receiver& operator=(const receiver&) = delete;
     ~receiver() { drop(); }
 
+    /// False for a default-constructed or moved-from receiver.
     explicit operator bool() const noexcept { return chan_ != nullptr; }
 
     /// `co_await rx.recv()`: the next value, or nullopt once every sender is gone (or the
     /// receiver closed) and the queue is drained. Cancel safe.
     class [[nodiscard]] recv_operation : public leaf_awaiter<recv_operation> {
     public:
+        /// Made by recv(); not called directly.
         explicit recv_operation(receiver* rx) noexcept : rx_(rx) {}
         recv_operation(const recv_operation&) = delete;
         recv_operation& operator=(const recv_operation&) = delete;
         ~recv_operation() { cancel(); }
+        /// Takes the next value if one is queued; else registers the task's waker as the channel's
+        /// one receiver waker.
         bool poll(context& cx) noexcept override {
             pending_ = !rx_->chan_->poll_recv(cx, out_);
             return !pending_;
@@ -60,6 +67,8 @@ public:
         void cancel() noexcept override {
             if (std::exchange(pending_, false)) rx_->chan_->unregister_rx();
         }
+        /// The value, or nullopt once every sender is gone (or the receiver closed) and the queue
+        /// is drained.
         std::optional<T> await_resume() noexcept(std::is_nothrow_move_constructible_v<T>) { return std::move(out_); }
         void describe(std::string& out) const override {
             out += "recv on ";
@@ -71,6 +80,7 @@ public:
         std::optional<T> out_;
         bool pending_ = false;  // the last poll returned false (the channel may hold our waker)
     };
+    /// `co_await rx.recv()`: see recv_operation. Precondition: the receiver is non-empty.
     recv_operation recv() noexcept {
         assert(chan_ && "mpsc receiver: recv on an empty receiver");
         return recv_operation(this);
@@ -81,11 +91,13 @@ public:
     /// Cancel safe. `buf` must stay alive while the operation is pending.
     class [[nodiscard]] recv_many_operation : public leaf_awaiter<recv_many_operation> {
     public:
+        /// Made by recv_many(); not called directly.
         recv_many_operation(receiver* rx, std::vector<T>* buf, std::size_t limit) noexcept
             : rx_(rx), buf_(buf), limit_(limit) {}
         recv_many_operation(const recv_many_operation&) = delete;
         recv_many_operation& operator=(const recv_many_operation&) = delete;
         ~recv_many_operation() { cancel(); }
+        /// Appends up to the limit if anything is queued; else registers the task's waker.
         bool poll(context& cx) noexcept override {
             pending_ = !rx_->chan_->poll_recv_many(cx, *buf_, limit_, count_);
             return !pending_;
@@ -94,6 +106,7 @@ public:
         void cancel() noexcept override {
             if (std::exchange(pending_, false)) rx_->chan_->unregister_rx();
         }
+        /// How many values were appended; 0 means closed and drained (or a limit of 0).
         std::size_t await_resume() const noexcept { return count_; }
         void describe(std::string& out) const override {
             out += "recv_many on ";
@@ -107,6 +120,8 @@ public:
         std::size_t count_ = 0;
         bool pending_ = false;  // as recv_operation
     };
+    /// `co_await rx.recv_many(buf, limit)`: see recv_many_operation. Fewer wakes and polls than a
+    /// recv() per value under load.
     recv_many_operation recv_many(std::vector<T>& buf, std::size_t limit) noexcept {
         assert(chan_ && "mpsc receiver: recv_many on an empty receiver");
         return recv_many_operation(this, &buf, limit);
@@ -161,6 +176,7 @@ public:
     std::optional<channel_metrics> metrics() const noexcept {
         return chan_ ? chan_->metrics().snapshot() : std::nullopt;
     }
+    /// True if len() is 0.
     bool is_empty() const noexcept { return len() == 0; }
     /// Bounded: free capacity now; unbounded: max_capacity().
     std::size_t capacity() const noexcept {
@@ -169,6 +185,7 @@ public:
     }
     /// Bounded: the capacity it was created with; unbounded: SIZE_MAX.
     std::size_t max_capacity() const noexcept { return chan_ ? chan_->max_capacity() : 0; }
+    /// True if `tx` (a sender, weak sender or receiver of either flavour) belongs to this channel.
     template <class S>
     bool same_channel(const S& tx) const noexcept {
         return chan_ && static_cast<const void*>(chan_) == tx.channel_id();

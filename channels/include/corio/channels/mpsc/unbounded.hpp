@@ -1,7 +1,8 @@
-// corio/channels/mpsc/unbounded.hpp — the unbounded channel's handles (Tokio's
-// sync/mpsc/unbounded.rs): unbounded_sender (send never waits), weak_unbounded_sender, and
-// unbounded_channel(). In place of capacity the channel counts messages in flight
-// (mpsc/detail/chan.hpp, unbounded_state_). See corio/channels/mpsc.hpp for the contract.
+/// \file
+/// corio/channels/mpsc/unbounded.hpp — the unbounded channel's handles (Tokio's
+/// sync/mpsc/unbounded.rs): unbounded_sender (send never waits), weak_unbounded_sender, and
+/// unbounded_channel(). In place of capacity the channel counts messages in flight
+/// (mpsc/detail/chan.hpp, unbounded_state_). See corio/channels/mpsc.hpp for the contract.
 #pragma once
 
 #include <corio/channels/error.hpp>
@@ -39,6 +40,8 @@ public:
         return {};
     }
 
+    /// A handle that does not keep the channel open; upgrade() gives a sender back while any sender
+    /// is alive.
     weak_unbounded_sender<T> downgrade() const noexcept { return weak_unbounded_sender<T>(chan_); }
 
 private:
@@ -47,12 +50,14 @@ private:
     explicit unbounded_sender(detail::chan<T>* c) noexcept : base(c) {}
 };
 
+/// An unbounded sender that does not keep the channel open (Tokio's WeakUnboundedSender).
 template <class T>
 class weak_unbounded_sender : public detail::weak_base<T> {
     using detail::weak_base<T>::chan_;
 
 public:
     weak_unbounded_sender() noexcept = default;
+    /// A strong sender, unless every strong sender is already gone.
     std::optional<unbounded_sender<T>> upgrade() const noexcept {
         if (!chan_ || !chan_->try_upgrade()) return std::nullopt;
         chan_->retain();

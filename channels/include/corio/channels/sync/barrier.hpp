@@ -1,26 +1,27 @@
-// corio/channels/sync/barrier.hpp — let n tasks wait for each other (Tokio's sync::Barrier).
-//
-//     corio::sync::barrier b(3);
-//     auto r = co_await b.wait();          // in each of 3 tasks
-//     if (r.is_leader()) { ... }           // true for exactly one of them per generation
-//
-// The n-th wait() of a generation completes the generation: it returns at once with
-// is_leader() == true, and the n-1 earlier waits complete with is_leader() == false. The barrier
-// is then empty and reusable: the next n waits form the next generation. A barrier of 0 behaves
-// as a barrier of 1 (every wait is a leader), as Tokio's does.
-//
-// Cancel safety: `co_await b.wait()` is cancel safe: a wait cancelled or destroyed before its
-//   generation completed withdraws its arrival (the barrier then needs one more wait to release
-//   the others), so the state is as if it never ran, and polled again it arrives anew. A release
-//   cannot be taken back from the other waiters: a wait cancelled after its generation completed
-//   only leaves the list (dropping its waker) and stays complete, so its next poll reports the
-//   release (as a non-leader).
-// Memory ordering: everything each waiter did before wait() happens-before every wait() of that
-//   generation returns.
-// Resumption: waiters are woken through their waker after the internal lock is released.
-// Thread safety: every member may be called from any thread. Preconditions (debug assertions):
-//   the barrier outlives its pending waits.
-// Code: the locked paths are in channels/src/barrier.cpp.
+/// \file
+/// corio/channels/sync/barrier.hpp — let n tasks wait for each other (Tokio's sync::Barrier).
+///
+///     corio::sync::barrier b(3);
+///     auto r = co_await b.wait();          // in each of 3 tasks
+///     if (r.is_leader()) { ... }           // true for exactly one of them per generation
+///
+/// The n-th wait() of a generation completes the generation: it returns at once with
+/// is_leader() == true, and the n-1 earlier waits complete with is_leader() == false. The barrier
+/// is then empty and reusable: the next n waits form the next generation. A barrier of 0 behaves
+/// as a barrier of 1 (every wait is a leader), as Tokio's does.
+///
+/// Cancel safety: `co_await b.wait()` is cancel safe: a wait cancelled or destroyed before its
+///   generation completed withdraws its arrival (the barrier then needs one more wait to release
+///   the others), so the state is as if it never ran, and polled again it arrives anew. A release
+///   cannot be taken back from the other waiters: a wait cancelled after its generation completed
+///   only leaves the list (dropping its waker) and stays complete, so its next poll reports the
+///   release (as a non-leader).
+/// Memory ordering: everything each waiter did before wait() happens-before every wait() of that
+///   generation returns.
+/// Resumption: waiters are woken through their waker after the internal lock is released.
+/// Thread safety: every member may be called from any thread. Preconditions (debug assertions):
+///   the barrier outlives its pending waits.
+/// Code: the locked paths are in channels/src/barrier.cpp.
 #pragma once
 
 #include <corio/runtime/detail/intrusive_list.hpp>
@@ -39,15 +40,22 @@ namespace corio::sync {
 /// What a barrier wait yields: whether this waiter completed its generation.
 class barrier_wait_result {
 public:
+    /// The result of a wait that was a leader (`leader` true) or not.
     explicit barrier_wait_result(bool leader) noexcept : leader_(leader) {}
+    /// True for exactly one wait per generation: the n-th, which released the others.
     bool is_leader() const noexcept { return leader_; }
 
 private:
     bool leader_;
 };
 
+/// Lets n tasks wait for each other (Tokio's sync::Barrier): the n-th wait() of a generation
+/// releases the n-1 earlier ones, and the barrier is then reusable for the next n. Cancel safe: a
+/// wait cancelled before its generation completed withdraws its arrival. Every member may be called
+/// from any thread; the barrier must outlive its pending waits.
 class barrier {
 public:
+    /// A barrier for `n` tasks; 0 behaves as 1 (every wait is a leader), as in Tokio.
     explicit barrier(std::size_t n) noexcept : n_(n == 0 ? 1 : n) {}
     barrier(const barrier&) = delete;
     barrier& operator=(const barrier&) = delete;
@@ -91,6 +99,7 @@ private:
 /// Awaiter of wait(): a leaf whose node waits in the barrier's list. Pinned once polled.
 class [[nodiscard]] barrier::wait_operation final : public leaf_awaiter<wait_operation> {
 public:
+    /// Made by wait(); not called directly.
     explicit wait_operation(barrier* b) noexcept : b_(b) {}
     wait_operation(const wait_operation&) = delete;
     wait_operation& operator=(const wait_operation&) = delete;
@@ -104,12 +113,15 @@ public:
         if (phase_ == phase::waiting) cancel_waiting();
     }
 
+    /// Arrives (completing the generation if it is the n-th), or checks whether its generation was
+    /// released; registers the task's waker while waiting.
     bool poll(context& cx) noexcept override {
         if (phase_ == phase::done) return true;
         if (!cx.poll_budget()) return false;
         if (phase_ == phase::waiting) return poll_waiting(cx);
         return arrive(cx);
     }
+    /// Whether this wait was the generation's leader.
     barrier_wait_result await_resume() const noexcept { return barrier_wait_result(leader_); }
 
 private:

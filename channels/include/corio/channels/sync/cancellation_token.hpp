@@ -1,28 +1,29 @@
-// corio/channels/sync/cancellation_token.hpp — a tree of cancellation flags that tasks can await
-// (tokio-util's CancellationToken).
-//
-//     corio::sync::cancellation_token root;
-//     auto child = root.child_token();
-//     corio::spawn(worker(child));          // ... co_await token.cancelled();  or  token.is_cancelled()
-//     root.cancel();                        // cancels root, child, and every descendant
-//
-// A cancellation_token is a copyable handle to shared state; copies observe and cancel the same
-// token. child_token() makes a new token that is cancelled when its parent is (and, through it,
-// by any ancestor); cancelling a child does not cancel its parent. A child created from an
-// already cancelled token starts cancelled. cancel() is idempotent. When the last handle of a
-// child is destroyed, the child is removed from its parent (a child keeps its parent's state
-// alive, not the other way round).
-//
-// Cancel safety: `co_await t.cancelled()` is cancel safe: cancelled or destroyed while pending,
-//   it leaves the waiter list and drops its waker; it holds nothing else (the token's flag is
-//   not consumed), and polled again it completes at once if the token is cancelled meanwhile.
-// Memory ordering: everything done before cancel() is visible to a task once is_cancelled()
-//   returns true or cancelled() completes (also for cancellations inherited from an ancestor).
-// Resumption: waiters are woken through their waker after the token's lock is released;
-//   cancel() never resumes anyone inline.
-// Thread safety: every member may be called from any thread, on any copy. Each awaiter is awaited
-//   by one task at a time. Cost: child_token() allocates the child's state; waiting does not.
-// Code: the paths that take a token's lock are in channels/src/cancellation_token.cpp.
+/// \file
+/// corio/channels/sync/cancellation_token.hpp — a tree of cancellation flags that tasks can await
+/// (tokio-util's CancellationToken).
+///
+///     corio::sync::cancellation_token root;
+///     auto child = root.child_token();
+///     corio::spawn(worker(child));          // ... co_await token.cancelled();  or  token.is_cancelled()
+///     root.cancel();                        // cancels root, child, and every descendant
+///
+/// A cancellation_token is a copyable handle to shared state; copies observe and cancel the same
+/// token. child_token() makes a new token that is cancelled when its parent is (and, through it,
+/// by any ancestor); cancelling a child does not cancel its parent. A child created from an
+/// already cancelled token starts cancelled. cancel() is idempotent. When the last handle of a
+/// child is destroyed, the child is removed from its parent (a child keeps its parent's state
+/// alive, not the other way round).
+///
+/// Cancel safety: `co_await t.cancelled()` is cancel safe: cancelled or destroyed while pending,
+///   it leaves the waiter list and drops its waker; it holds nothing else (the token's flag is
+///   not consumed), and polled again it completes at once if the token is cancelled meanwhile.
+/// Memory ordering: everything done before cancel() is visible to a task once is_cancelled()
+///   returns true or cancelled() completes (also for cancellations inherited from an ancestor).
+/// Resumption: waiters are woken through their waker after the token's lock is released;
+///   cancel() never resumes anyone inline.
+/// Thread safety: every member may be called from any thread, on any copy. Each awaiter is awaited
+///   by one task at a time. Cost: child_token() allocates the child's state; waiting does not.
+/// Code: the paths that take a token's lock are in channels/src/cancellation_token.cpp.
 #pragma once
 
 #include <corio/channels/detail/waiter_list.hpp>
@@ -87,6 +88,10 @@ private:
 
 }  // namespace detail
 
+/// A tree of cancellation flags that tasks can await (tokio-util's CancellationToken). A copyable
+/// handle: copies observe and cancel the same token; child_token() makes a token cancelled with its
+/// parent (not the other way round). Everything done before cancel() is visible to a task once
+/// is_cancelled() is true or cancelled() completes. Every member may be called from any thread.
 class cancellation_token {
 public:
     /// A new root token (allocates its state).
@@ -107,6 +112,7 @@ public:
     /// Awaiter of cancelled(): a leaf whose node waits in the token's list. Pinned once polled.
     class [[nodiscard]] cancelled_operation final : public leaf_awaiter<cancelled_operation> {
     public:
+        /// Made by cancelled(); not called directly.
         explicit cancelled_operation(std::shared_ptr<detail::token_state> s) noexcept : state_(std::move(s)) {}
         cancelled_operation(const cancelled_operation&) = delete;
         cancelled_operation& operator=(const cancelled_operation&) = delete;
@@ -120,7 +126,10 @@ public:
             if (node_.is_queued()) leave_list();
         }
 
+        /// Ready if the token is cancelled; else links the waiter node with the task's waker under
+        /// the token's lock.
         bool poll(context& cx) noexcept override;  // cancellation_token.cpp
+        /// Nothing: completing is the answer (the token is cancelled).
         void await_resume() const noexcept {}
 
     private:

@@ -1,34 +1,35 @@
-// corio/channels/sync/notify.hpp — wake one task, or every waiting task, without data
-// (Tokio's sync::Notify).
-//
-//     corio::sync::notify n;
-//     co_await n.notified();      // task A: waits for a notification
-//     n.notify_one();             // task B (or a plain thread)
-//
-// notify_one() wakes the oldest waiting notified(); if nobody waits it stores one permit (at most
-// one: further notify_one calls while a permit is stored do nothing), which the next notified()
-// consumes at once. notify_waiters() wakes every notified() that exists when it is called (even
-// one created but not yet awaited, as Tokio's Notified) and stores no permit.
-// The usual pattern creates the awaiter before checking the condition, so that a notify_waiters
-// in between is not lost:
-//
-//     auto wait = n.notified();
-//     if (!condition()) co_await wait;
-//
-// Cancel safety: `co_await n.notified()` is cancel safe. A pending notified() that is cancelled
-//   or destroyed (a losing select / race / timeout operand, an aborted task) leaves the queue; if
-//   a notify_one had already been handed to it, the notification is forwarded to the next waiter
-//   (or stored as the permit) before cancel() returns: no notify_one is lost. A cancelled
-//   notified() may be polled again: it queues at the back, and still completes at once if a
-//   notify_waiters was called after it was created.
-// Memory ordering: a notify_one/notify_waiters call happens-before the return of the notified()
-//   it completes.
-// Resumption: waiters are woken through their waker after the internal lock is released; nothing
-//   is resumed inline.
-// Thread safety: every member may be called from any thread; one awaiter is awaited by one task
-//   at a time. Precondition (debug assertion): the notify outlives its awaiters.
-// Code: notify_one() with no waiter is inline here; the paths that take the lock are in
-//   channels/src/notify.cpp.
+/// \file
+/// corio/channels/sync/notify.hpp — wake one task, or every waiting task, without data
+/// (Tokio's sync::Notify).
+///
+///     corio::sync::notify n;
+///     co_await n.notified();      // task A: waits for a notification
+///     n.notify_one();             // task B (or a plain thread)
+///
+/// notify_one() wakes the oldest waiting notified(); if nobody waits it stores one permit (at most
+/// one: further notify_one calls while a permit is stored do nothing), which the next notified()
+/// consumes at once. notify_waiters() wakes every notified() that exists when it is called (even
+/// one created but not yet awaited, as Tokio's Notified) and stores no permit.
+/// The usual pattern creates the awaiter before checking the condition, so that a notify_waiters
+/// in between is not lost:
+///
+///     auto wait = n.notified();
+///     if (!condition()) co_await wait;
+///
+/// Cancel safety: `co_await n.notified()` is cancel safe. A pending notified() that is cancelled
+///   or destroyed (a losing select / race / timeout operand, an aborted task) leaves the queue; if
+///   a notify_one had already been handed to it, the notification is forwarded to the next waiter
+///   (or stored as the permit) before cancel() returns: no notify_one is lost. A cancelled
+///   notified() may be polled again: it queues at the back, and still completes at once if a
+///   notify_waiters was called after it was created.
+/// Memory ordering: a notify_one/notify_waiters call happens-before the return of the notified()
+///   it completes.
+/// Resumption: waiters are woken through their waker after the internal lock is released; nothing
+///   is resumed inline.
+/// Thread safety: every member may be called from any thread; one awaiter is awaited by one task
+///   at a time. Precondition (debug assertion): the notify outlives its awaiters.
+/// Code: notify_one() with no waiter is inline here; the paths that take the lock are in
+///   channels/src/notify.cpp.
 #pragma once
 
 #include <corio/runtime/detail/intrusive_list.hpp>
@@ -44,6 +45,12 @@
 
 namespace corio::sync {
 
+/// Wakes one task, or every waiting task, without data (Tokio's sync::Notify). notify_one() wakes
+/// the oldest waiter or stores one permit for the next notified(); notify_waiters() wakes every
+/// notified() that exists when it is called. Create the awaiter before checking the condition
+/// (`auto w = n.notified(); if (!cond()) co_await w;`) so a notify in between is not lost. Cancel
+/// safe: a cancelled waiter forwards a notification it had been handed. Every member may be called
+/// from any thread.
 class notify {
 public:
     notify() noexcept = default;
@@ -124,6 +131,7 @@ private:
 /// Awaiter of notified(): a leaf whose node is the waiter in the queue. Pinned once polled.
 class [[nodiscard]] notify::notified_operation final : public leaf_awaiter<notified_operation> {
 public:
+    /// Made by notified(); not called directly. Once created, it sees every later notify_waiters().
     explicit notified_operation(notify* n) noexcept : n_(n) {
         // Acquire: a notify_waiters that happened-before this call is not counted for us.
         node_.gen_ = n->state_.load(std::memory_order_acquire) >> generation_shift;
@@ -132,6 +140,8 @@ public:
     notified_operation& operator=(const notified_operation&) = delete;
     ~notified_operation() override { cancel(); }
 
+    /// Completes on a stored permit, a notify_one handed to it or a notify_waiters since its
+    /// creation; else queues with the task's waker.
     bool poll(context& cx) noexcept override {
         if (phase_ == phase::done) return true;
         if (!cx.poll_budget()) return false;
@@ -147,6 +157,7 @@ public:
     void cancel() noexcept override {
         if (phase_ == phase::waiting) cancel_waiting();
     }
+    /// Nothing: completing is the notification.
     void await_resume() const noexcept {}
 
 private:

@@ -1,4 +1,5 @@
-// corio/channels/watch/error.hpp — what watch operations report when they cannot complete.
+/// \file
+/// corio/channels/watch/error.hpp — what watch operations report when they cannot complete.
 #pragma once
 
 #include <corio/channels/error.hpp>
@@ -13,6 +14,7 @@ namespace corio::watch {
 /// has seen the last version).
 enum class recv_error { closed };
 
+/// "channel closed": what fmt prints.
 constexpr std::string_view to_string(recv_error) noexcept { return "channel closed"; }
 
 /// send(): every receiver is gone; the value comes back.

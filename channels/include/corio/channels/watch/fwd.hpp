@@ -1,5 +1,6 @@
-// corio/channels/watch/fwd.hpp — declarations of the watch handles and channel(), so that each
-// handle header can befriend the others (and channel()'s default argument is given once).
+/// \file
+/// corio/channels/watch/fwd.hpp — declarations of the watch handles and channel(), so that each
+/// handle header can befriend the others (and channel()'s default argument is given once).
 #pragma once
 
 #include <corio/channels/metrics.hpp>

@@ -1,5 +1,6 @@
-// corio/channels/watch/receiver.hpp — the receiving half of a watch channel: borrow(),
-// changed(), wait_for(). See corio/channels/watch.hpp for the contract.
+/// \file
+/// corio/channels/watch/receiver.hpp — the receiving half of a watch channel: borrow(),
+/// changed(), wait_for(). See corio/channels/watch.hpp for the contract.
 #pragma once
 
 #include <corio/channels/metrics.hpp>
@@ -26,8 +27,11 @@ template <class T>
 class receiver {
 public:
     receiver() noexcept = default;
+    /// Another receiver of the same channel, starting with this one's seen version.
     receiver(const receiver& o) noexcept : shared_(o.shared_), version_(o.version_) { retain(); }
+    /// Moves the handle (and its seen version); `o` is left empty.
     receiver(receiver&& o) noexcept : shared_(std::exchange(o.shared_, nullptr)), version_(o.version_) {}
+    /// Drops this handle, then shares `o`'s channel and seen version.
     receiver& operator=(const receiver& o) noexcept {
         if (this != &o) {
             drop();
@@ -37,6 +41,7 @@ public:
         }
         return *this;
     }
+    /// Drops this handle, then takes over `o`'s channel and seen version.
     receiver& operator=(receiver&& o) noexcept {
         if (this != &o) {
             drop();
@@ -47,6 +52,7 @@ public:
     }
     ~receiver() { drop(); }
 
+    /// False for a default-constructed or moved-from receiver.
     explicit operator bool() const noexcept { return shared_ != nullptr; }
 
     /// A read guard on the latest value, without marking it seen. ref::has_changed() says
@@ -113,6 +119,7 @@ public:
     /// nothing seen.
     class [[nodiscard]] changed_operation : public leaf_awaiter<changed_operation> {
     public:
+        /// Made by changed(); not called directly.
         explicit changed_operation(receiver* rx) noexcept : rx_(rx) {}
         changed_operation(const changed_operation&) = delete;
         changed_operation& operator=(const changed_operation&) = delete;
@@ -123,6 +130,8 @@ public:
             if (rx_->shared_) rx_->shared_->notify_rx_.remove(node_);
         }
 
+        /// Ready if a version newer than the last seen exists (marking it seen) or the sender is
+        /// gone; else registers the task's waker for the next send.
         bool poll(context& cx) noexcept override {
             auto* sh = rx_->shared_;
             if (!sh) return finish(cx, unexpected(recv_error::closed));
@@ -131,6 +140,8 @@ public:
             // Re-check after registering (watch_notify_list protocol step 1).
             return check(cx) == check_result::ready;
         }
+        /// Nothing when a new version was marked seen; recv_error::closed if the sender is gone and
+        /// no unseen version exists.
         result<void, recv_error> await_resume() noexcept { return std::move(*out_); }
 
     private:
@@ -161,6 +172,7 @@ public:
         detail::list_waiter node_;
         std::optional<result<void, recv_error>> out_;
     };
+    /// `co_await rx.changed()`: see changed_operation.
     [[nodiscard]] changed_operation changed() noexcept { return changed_operation(this); }
 
     /// Blocking twin of `co_await rx.changed()`, for plain threads (not on a runtime worker).
@@ -179,6 +191,7 @@ public:
     template <class Pred>
     class [[nodiscard]] wait_for_operation : public leaf_awaiter<wait_for_operation<Pred>> {
     public:
+        /// Made by wait_for(); not called directly.
         wait_for_operation(receiver* rx, Pred pred) noexcept(std::is_nothrow_move_constructible_v<Pred>)
             : rx_(rx), pred_(std::move(pred)) {}
         wait_for_operation(const wait_for_operation&) = delete;
@@ -191,6 +204,8 @@ public:
             checked_ = false;
         }
 
+        /// Runs pred on the current version if it was not checked yet; ready when it holds or the
+        /// sender is gone, else registers the task's waker.
         bool poll(context& cx) noexcept override {
             auto* sh = rx_->shared_;
             if (!sh) {
@@ -217,6 +232,8 @@ public:
             }
         }
 
+        /// A read guard on the value that satisfied pred, or recv_error::closed; rethrows what pred
+        /// threw.
         result<ref<T>, recv_error> await_resume() {
             if (error_) std::rethrow_exception(error_);
             if (closed_) return unexpected(recv_error::closed);
@@ -269,6 +286,7 @@ public:
         std::optional<ref<T>> out_;
     };
 
+    /// `co_await rx.wait_for(pred)`: see wait_for_operation.
     template <class Pred>
     [[nodiscard]] wait_for_operation<std::decay_t<Pred>> wait_for(Pred&& pred) {
         return wait_for_operation<std::decay_t<Pred>>(this, std::forward<Pred>(pred));

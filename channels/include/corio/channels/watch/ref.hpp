@@ -1,5 +1,6 @@
-// corio/channels/watch/ref.hpp — watch::ref, the read guard that borrow() returns: a shared lock
-// on the value, or (seqlock mode) a copy of it.
+/// \file
+/// corio/channels/watch/ref.hpp — watch::ref, the read guard that borrow() returns: a shared lock
+/// on the value, or (seqlock mode) a copy of it.
 #pragma once
 
 #include <corio/channels/detail/rw_lock.hpp>
@@ -17,13 +18,18 @@ namespace corio::watch {
 template <class T>
 class ref {
 public:
+    /// Moves the guard (and its lock or copy).
     ref(ref&&) noexcept = default;
+    /// Releases this guard's lock, then takes over `o`'s.
     ref& operator=(ref&&) noexcept = default;
     ref(const ref&) = delete;
     ref& operator=(const ref&) = delete;
 
+    /// The value, read-only.
     const T& operator*() const noexcept { return get(); }
+    /// Pointer access to the value, read-only.
     const T* operator->() const noexcept { return &get(); }
+    /// The value, read-only: under the shared lock, or the guard's own copy in seqlock mode.
     const T& get() const noexcept {
         if constexpr (snapshot) return hold_;
         else return *value_;

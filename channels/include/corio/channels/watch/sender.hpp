@@ -1,5 +1,6 @@
-// corio/channels/watch/sender.hpp — the sending half of a watch channel: send(), send_modify(),
-// subscribe(), closed(). See corio/channels/watch.hpp for the contract.
+/// \file
+/// corio/channels/watch/sender.hpp — the sending half of a watch channel: send(), send_modify(),
+/// subscribe(), closed(). See corio/channels/watch.hpp for the contract.
 #pragma once
 
 #include <corio/channels/metrics.hpp>
@@ -26,7 +27,9 @@ template <class T>
 class sender {
 public:
     sender() noexcept = default;
+    /// Moves the sending end; `o` is left empty.
     sender(sender&& o) noexcept : shared_(std::exchange(o.shared_, nullptr)) {}
+    /// Drops this sender (closing the channel for the receivers), then takes over `o`'s.
     sender& operator=(sender&& o) noexcept {
         if (this != &o) {
             drop();
@@ -38,6 +41,7 @@ public:
     sender& operator=(const sender&) = delete;
     ~sender() { drop(); }
 
+    /// False for a default-constructed or moved-from sender.
     explicit operator bool() const noexcept { return shared_ != nullptr; }
 
     /// Stores `value` as a new version and wakes the receivers waiting for a change. Fails,
@@ -111,6 +115,7 @@ public:
     /// True when there are no receivers (a send would fail).
     bool is_closed() const noexcept { return receiver_count() == 0; }
 
+    /// How many receivers the channel has now.
     std::size_t receiver_count() const noexcept {
         return shared_ ? shared_->rx_count_.load(std::memory_order_seq_cst) : 0;
     }
@@ -128,13 +133,17 @@ public:
     /// there are no receivers (at once if there are none now). Cancel safe.
     class [[nodiscard]] closed_operation : public leaf_awaiter<closed_operation> {
     public:
+        /// Made by closed(); not called directly.
         explicit closed_operation(sender* tx) noexcept : tx_(tx) {}
         closed_operation(const closed_operation&) = delete;
         closed_operation& operator=(const closed_operation&) = delete;
         ~closed_operation() { cancel(); }
+        /// Leaves the closed() waiters and drops the waker.
         void cancel() noexcept override {
             if (tx_->shared_) tx_->shared_->notify_tx_.remove(node_);
         }
+        /// Ready if there are no receivers; else registers the task's waker for the last one's
+        /// departure.
         bool poll(context& cx) noexcept override {
             auto* sh = tx_->shared_;
             if (!sh || sh->rx_count_.load(std::memory_order_seq_cst) == 0) return cx.poll_budget();
@@ -143,12 +152,14 @@ public:
             if (sh->rx_count_.load(std::memory_order_seq_cst) == 0) return cx.poll_budget();
             return false;
         }
+        /// Nothing: completing is the answer (no receiver is left).
         void await_resume() const noexcept {}
 
     private:
         sender* tx_;
         detail::list_waiter node_;
     };
+    /// `co_await tx.closed()`: see closed_operation. Lets a producer stop work nobody will read.
     [[nodiscard]] closed_operation closed() noexcept { return closed_operation(this); }
 
     /// Blocking twin of closed(), for plain threads (not on a runtime worker).

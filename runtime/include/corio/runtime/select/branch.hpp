@@ -116,17 +116,26 @@ constexpr void check_handler_temporary() {
 template <class Source, class Handler = no_handler, class Filter = detail::filter_none>
 class [[nodiscard]] select_branch {
 public:
+    /// The operation's source adapter.
     using source_type = Source;
+    /// The handler's type (no_handler if none).
     using handler_type = Handler;
+    /// The filter when_some/when_ok set (none by default).
     using filter_type = Filter;
+    /// What the branch's operation yields, after the filter (when_some: the optional's value type).
     using value_type = typename detail::filtered<typename Source::value_type, Filter>::type;
+    /// The value a temporary send hands back when it does not win (void for other operations).
     using unsent_type = typename Source::unsent_type;
+    /// True if a handler was given.
     static constexpr bool has_handler = !std::is_same_v<Handler, no_handler>;
+    /// True if when_some or when_ok was applied.
     static constexpr bool is_filtered = !std::is_same_v<Filter, detail::filter_none>;
 
+    /// Made by corio::branch(); not called directly.
     template <class H>
     select_branch(Source&& s, H&& h, bool enabled = true, unsent_type* unsent = nullptr)
         : source_(std::move(s)), handler_(std::forward<H>(h)), enabled_(enabled), unsent_(unsent) {}
+    /// Moves the branch (it is moved into the select).
     select_branch(select_branch&&) = default;
     select_branch& operator=(select_branch&&) = delete;
 
@@ -142,6 +151,7 @@ public:
     /// A nullopt result disables the branch (select keeps waiting on the others); a value wins and
     /// is passed to the handler unwrapped (Tokio's `Some(v) = rx.recv()`).
     select_branch<Source, Handler, detail::filter_some> when_some() && { return refilter<detail::filter_some>(); }
+    /// when_some() with a handler, which gets the unwrapped value.
     template <class H>
     auto when_some(H&& h) && {
         static_assert(!has_handler, "corio::branch: the handler is given twice");
@@ -150,6 +160,7 @@ public:
     }
     /// A corio::result holding an error disables the branch; a value wins, passed unwrapped.
     select_branch<Source, Handler, detail::filter_ok> when_ok() && { return refilter<detail::filter_ok>(); }
+    /// when_ok() with a handler, which gets the unwrapped value.
     template <class H>
     auto when_ok(H&& h) && {
         static_assert(!has_handler, "corio::branch: the handler is given twice");
@@ -166,10 +177,14 @@ public:
         return std::move(*this);
     }
 
-    // For the combinators.
+    /// The operation.
+    /// For the combinators.
     Source source_;
+    /// The handler.
     Handler handler_;
+    /// False once if_() disabled the branch.
     bool enabled_;
+    /// Where unsent_into() moves an unsent value, or null.
     unsent_type* unsent_;
 
 private:
@@ -205,13 +220,21 @@ auto branch(A&& op, H&& handler) {
 template <class Handler = no_handler>
 class [[nodiscard]] otherwise_branch {
 public:
+    /// The handler's type (no_handler if none).
     using handler_type = Handler;
+    /// Made by corio::otherwise(); not called directly.
     explicit otherwise_branch(Handler&& h) : handler_(std::move(h)) {}
+    /// Moves the branch into the select.
     otherwise_branch(otherwise_branch&&) = default;
+    /// Runs when every branch is disabled.
     Handler handler_;
 };
 
+/// `otherwise()`: a select whose branches are all disabled completes at once with nothing (instead
+/// of never).
 inline otherwise_branch<no_handler> otherwise() { return otherwise_branch<no_handler>(no_handler{}); }
+/// `otherwise(handler)`: a select whose branches are all disabled runs `handler()` and yields its
+/// result.
 template <class H>
 otherwise_branch<std::decay_t<H>> otherwise(H&& handler) {
     detail::check_handler_temporary<H>();
