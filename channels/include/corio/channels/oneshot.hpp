@@ -342,6 +342,7 @@ public:
         /// The value, or recv_error::closed if the sender was destroyed without sending (or the
         /// value was already taken).
         result<T, recv_error> await_resume() { return std::move(*out_); }
+        /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
         void describe(std::string& out) const override { out += "recv on oneshot channel (nothing sent yet)"; }
 
     private:

@@ -29,6 +29,7 @@
 
 namespace corio {
 
+/// What a task was doing when its dump row was read.
 enum class task_dump_state {
     scheduled,  // in a run queue, waiting for a worker
     running,    // on a worker right now (or being inspected by another dump)
@@ -36,26 +37,29 @@ enum class task_dump_state {
     cancelled,  // aborted; a worker is about to destroy its frame
 };
 
+/// One task in a dump.
 struct task_dump {
-    std::uint64_t id = 0;
-    std::string name;  // empty unless spawned through task_builder::name
-    spawn_site site;
-    task_dump_state state = task_dump_state::scheduled;
-    std::uint64_t polls = 0;
-    std::chrono::nanoseconds busy{0};             // total time inside polls
-    std::chrono::nanoseconds since_last_poll{0};  // since its last poll ended (since spawn if never polled)
-    std::string waiting_on;                       // suspended only: the pending leaf's description
+    std::uint64_t id = 0;                         ///< the task id (as join_error::task_id)
+    std::string name;                             ///< empty unless spawned through task_builder::name
+    spawn_site site;                              ///< where it was spawned
+    task_dump_state state = task_dump_state::scheduled;  ///< what it was doing
+    std::uint64_t polls = 0;                      ///< times a worker polled it
+    std::chrono::nanoseconds busy{0};             ///< total time inside polls
+    std::chrono::nanoseconds since_last_poll{0};  ///< since its last poll ended (since spawn if never polled)
+    std::string waiting_on;                       ///< suspended only: the pending leaf's description
 };
 
+/// What runtime::dump() returns: the metrics and, with the task registry on, every live task.
 struct runtime_dump {
-    bool registry_enabled = false;
-    runtime_metrics metrics;
-    std::vector<task_dump> tasks;  // by id
+    bool registry_enabled = false;  ///< runtime_options::enable_task_registry was on (else tasks is empty)
+    runtime_metrics metrics;        ///< as runtime::metrics()
+    std::vector<task_dump> tasks;   ///< the live tasks, by id
 
     /// One JSON object: {"registry_enabled":…, "workers":[…], "tasks":[{"id":…}, …]}.
     std::string to_json() const;
 };
 
+/// "scheduled", "running", "suspended" or "cancelled".
 std::string_view to_string(task_dump_state s) noexcept;
 
 }  // namespace corio

@@ -235,6 +235,7 @@ public:
         }
         /// The task's value, or join_error (cancelled, or the exception it threw).
         result<T, join_error> await_resume() { return task_->take_output(); }
+        /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
         void describe(std::string& out) const override {
             fmt::format_to(std::back_inserter(out), "join of task {}", task_->id_);
         }

@@ -82,10 +82,10 @@ struct runtime_options {
     /// Time every task poll into runtime_metrics' per-worker histogram (two clock reads per poll,
     /// hence off by default; corio/runtime/metrics.hpp).
     bool enable_poll_time_histogram = false;
-    // Keep a record of every live task (name, spawn site, polls, busy time) so that dump() can
-    // list the tasks and what each waits on (corio/runtime/dump.hpp). Costs an allocation and a
-    // short lock per spawn and completion, and two clock reads per poll: off by default, like
-    // Tokio's console instrumentation (docs/performance.md has the figures).
+    /// Keep a record of every live task (name, spawn site, polls, busy time) so that dump() can
+    /// list the tasks and what each waits on (corio/runtime/dump.hpp). Costs an allocation and a
+    /// short lock per spawn and completion, and two clock reads per poll: off by default, like
+    /// Tokio's console instrumentation (docs/performance.md has the figures).
     bool enable_task_registry = false;
 };
 
@@ -228,10 +228,12 @@ join_handle<T> spawn(task<T> t, spawn_site site = spawn_site::current()) {
 /// dropped.
 class task_builder {
 public:
+    /// The task's name in dumps.
     task_builder& name(std::string n) & noexcept {
         name_ = std::move(n);
         return *this;
     }
+    /// The task's name in dumps (on a temporary builder).
     task_builder&& name(std::string n) && noexcept {
         name_ = std::move(n);
         return std::move(*this);

@@ -14,11 +14,13 @@
 
 namespace corio {
 
+/// The file, line and function of a call: spawn overloads take one as a defaulted argument.
 struct spawn_site {
-    const char* file = "";
-    std::uint32_t line = 0;
-    const char* function = "";
+    const char* file = "";     ///< source file of the call, as the compiler spelled it
+    std::uint32_t line = 0;    ///< line of the call
+    const char* function = "";  ///< the calling function's name
 
+    /// The caller's site: as a default argument, the site of the call that uses the default.
     static constexpr spawn_site current(const char* file = __builtin_FILE(), std::uint32_t line = __builtin_LINE(),
                                         const char* function = __builtin_FUNCTION()) noexcept {
         return spawn_site{file, line, function};

@@ -137,7 +137,8 @@ public:
 
     /// "sleep, 2.4s to go" (or overdue, if the timer is late to fire).
     void describe(std::string& out) const override { describe_deadline("sleep", out); }
-    // "<what>, 2.4s to go", against the runtime's clock (paused-aware); for timeout's describe.
+    /// Appends "<what>, 2.4s to go" (or elapsed, or overdue), against the runtime's clock
+    /// (paused-aware); timeout's describe() uses it.
     void describe_deadline(std::string_view what, std::string& out) const {
         const auto left = deadline_ - detail::time_now(handle_);
         out += what;
@@ -191,6 +192,7 @@ public:
         bool poll(context& cx) noexcept override { return it_->poll_tick(cx, out_); }
         /// Unregisters the interval's timer; the schedule is kept, so no tick is lost.
         void cancel() noexcept override { it_->cancel_tick(); }
+        /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
         void describe(std::string& out) const override {
             fmt::format_to(std::back_inserter(out), "interval tick (period {})", readable(it_->period()));
         }

@@ -28,6 +28,7 @@ public:
     }
     /// The wake happened at the poll, so nothing is registered; a later poll yields again.
     void cancel() noexcept override { yielded_ = false; }
+    /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
     void describe(std::string& out) const override { out += "yield_now (queued to run again)"; }
     /// Nothing.
     void await_resume() const noexcept {}

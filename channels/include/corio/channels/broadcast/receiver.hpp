@@ -62,6 +62,7 @@ public:
         recv_operation(const recv_operation&) = delete;
         recv_operation& operator=(const recv_operation&) = delete;
         ~recv_operation() { cancel(); }
+        /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
         void describe(std::string& out) const override {
             fmt::format_to(std::back_inserter(out), "recv on broadcast channel ({} unread, {} receivers)", rx_->len(),
                            rx_->receiver_count());

@@ -127,6 +127,7 @@ public:
 
         /// The channel this send goes to (an identity, as channel_id()).
         detail::chan<T>* channel() const noexcept { return chan_; }
+        /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
         void describe(std::string& out) const override {
             out += "send (waiting for capacity) on ";
             chan_->describe(out);
@@ -226,6 +227,7 @@ public:
             if (state_ == state::acquired) chan_->return_permit();  // ready but never resumed
         }
 
+        /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
         void describe(std::string& out) const override {
             out += "reserve (waiting for capacity) on ";
             chan_->describe(out);

@@ -70,6 +70,7 @@ public:
         /// The value, or nullopt once every sender is gone (or the receiver closed) and the queue
         /// is drained.
         std::optional<T> await_resume() noexcept(std::is_nothrow_move_constructible_v<T>) { return std::move(out_); }
+        /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
         void describe(std::string& out) const override {
             out += "recv on ";
             rx_->chan_->describe(out);
@@ -108,6 +109,7 @@ public:
         }
         /// How many values were appended; 0 means closed and drained (or a limit of 0).
         std::size_t await_resume() const noexcept { return count_; }
+        /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
         void describe(std::string& out) const override {
             out += "recv_many on ";
             rx_->chan_->describe(out);

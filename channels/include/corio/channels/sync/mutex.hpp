@@ -104,6 +104,7 @@ public:
         lock_operation& operator=(const lock_operation&) = delete;
 
         ~lock_operation() override { cancel(); }
+        /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
         void describe(std::string& out) const override { out += "lock of mutex (held by another task)"; }
 
         /// Takes the lock if it is free and nobody is queued; else queues (FIFO) with the task's

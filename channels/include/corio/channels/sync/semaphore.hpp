@@ -161,6 +161,7 @@ public:
         acquire_operation(const acquire_operation&) = delete;
         acquire_operation& operator=(const acquire_operation&) = delete;
         ~acquire_operation() override { cancel(); }
+        /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
         void describe(std::string& out) const override {
             fmt::format_to(std::back_inserter(out), "acquire on semaphore ({} permits available)",
                            sem_->available_permits());

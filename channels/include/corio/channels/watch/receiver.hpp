@@ -124,6 +124,7 @@ public:
         changed_operation(const changed_operation&) = delete;
         changed_operation& operator=(const changed_operation&) = delete;
         ~changed_operation() { cancel(); }
+        /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
         void describe(std::string& out) const override { out += "changed() on watch channel (no new value yet)"; }
         /// Leaves the waiters, dropping the waker; nothing was marked seen.
         void cancel() noexcept override {
