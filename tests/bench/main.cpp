@@ -100,7 +100,10 @@ int main(int argc, char** argv) {
         std::vector<bench::sample> samples;
         {
             const char* wenv = std::getenv("CORIO_WORKERS");
-            corio::runtime rt({.worker_threads = wenv ? std::strtoul(wenv, nullptr, 10) : 2});
+            // CORIO_TASK_REGISTRY=1 measures what the task registry costs (docs/performance.md).
+            const char* renv = std::getenv("CORIO_TASK_REGISTRY");
+            corio::runtime rt({.worker_threads = wenv ? std::strtoul(wenv, nullptr, 10) : 2,
+                               .enable_task_registry = renv && renv[0] == '1'});
             for (int iter = 0; iter < warmup + measured; ++iter) {
                 bench::sample s = rt.block_on(run_one(w->fn, scale));
                 if (!s.error.empty()) {

@@ -1,7 +1,8 @@
 // corio_test_test: CORIO_TEST (corio/testing.hpp). Bodies that pass run as coroutines on their
 // own runtime with the options asked for; failures — a failed ASSERT_* inside the coroutine, an
-// exception, a detached task's exception, a body that waits forever — are caught with
-// GoogleTest's spi as exactly the failures expected, and a failed ASSERT_* ends the body.
+// exception, a detached task's exception, a body that waits forever, a task left running — are
+// caught with GoogleTest's spi as exactly the failures expected, and a failed ASSERT_* ends the
+// body.
 #include <corio/testing.hpp>
 
 #include <corio/channels/mpsc.hpp>
@@ -14,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -104,6 +106,21 @@ void run_thrower() { corio::testing::run_test(&body_that_throws, {}); }
 void run_detached_thrower() { corio::testing::run_test(&body_detaching_a_thrower, {}); }
 void run_forever() { corio::testing::run_test(&body_waiting_forever, {.deadline = 200ms}); }
 
+// A spawned task that waits on a channel whose sender outlives the body: it is still running
+// when the body ends. The sender is reset by the test after run_test returns.
+std::optional<corio::mpsc::sender<int>> g_kept_sender;
+
+corio::task<void> wait_for_one(corio::mpsc::receiver<int> rx) { (void)co_await rx.recv(); }
+
+corio::task<void> body_leaving_a_task_behind() {
+    auto [tx, rx] = corio::mpsc::channel<int>(3);
+    g_kept_sender.emplace(std::move(tx));
+    corio::task_builder().name("left-behind").spawn(wait_for_one(std::move(rx))).detach();
+    co_await corio::yield_now();
+}
+
+void run_leaving_a_task() { corio::testing::run_test(&body_leaving_a_task_behind, {}); }
+
 }  // namespace
 
 TEST(corio_test, a_failed_assert_in_the_coroutine_is_one_fatal_failure_and_ends_the_body) {
@@ -130,4 +147,18 @@ TEST(corio_test, a_body_past_its_deadline_fails_and_is_aborted) {
     g_frame_destroyed = false;
     EXPECT_NONFATAL_FAILURE_ON_ALL_THREADS(run_forever(), "deadline");
     EXPECT_TRUE(g_frame_destroyed.load()) << "the aborted body's frame was destroyed";
+}
+
+TEST(corio_test, the_deadline_failure_says_what_the_body_waited_on) {
+    EXPECT_NONFATAL_FAILURE_ON_ALL_THREADS(run_forever(), "waiting on: recv on mpsc channel (0 of 1 queued, 1 senders alive)");
+}
+
+TEST(corio_test, a_task_left_running_after_the_body_fails_the_test_and_is_listed) {
+    EXPECT_NONFATAL_FAILURE_ON_ALL_THREADS(run_leaving_a_task(), "'left-behind' [suspended]");
+    g_kept_sender.reset();
+}
+
+TEST(corio_test, allow_leftover_tasks_lets_a_test_leave_tasks_behind) {
+    corio::testing::run_test(&body_leaving_a_task_behind, {.allow_leftover_tasks = true});
+    g_kept_sender.reset();
 }

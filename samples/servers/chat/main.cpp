@@ -271,7 +271,7 @@ int main(int argc, char** argv) {
     try {
         corio::sync::mutex<room_map> rooms;  // outlives the runtime's tasks (destroyed after rt)
         g_rooms = &rooms;
-        const corio::runtime_options opts{.worker_threads = 2};
+        const corio::runtime_options opts = corio_samples::sample_runtime_options();
         corio_samples::log::debug("chat: runtime {}", opts);
         corio::runtime rt(opts);
         return rt.block_on(run(std::move(args)));

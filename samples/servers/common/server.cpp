@@ -61,6 +61,18 @@ corio::task<void> watch_signals(corio::signal::listener sigint, corio::signal::l
     token.cancel();
 }
 
+// SIGQUIT prints runtime::dump() on stderr and the server goes on (Go's goroutine dump, without
+// Go's exit): every task, and with CORIO_TASK_REGISTRY=1 what each waits on. Ends with the token.
+corio::task<void> dump_on_sigquit(corio::signal::listener sigquit, corio::sync::cancellation_token token) {
+    const corio::runtime_handle rt = corio::runtime_handle::current();
+    for (;;) {
+        auto r = co_await corio::select(sigquit.recv(), token.cancelled());
+        if (r.index() == 1) co_return;
+        fmt::print(stderr, "{}: SIGQUIT: runtime dump\n{}", g_name, rt.dump());
+        std::fflush(stderr);
+    }
+}
+
 // A finished connection task: log what a handler threw (handlers report their own io errors).
 // The join_error's text names the task and the exception's message.
 void reap(const corio::result<void, corio::join_error>& r, std::size_t& panics) {
@@ -124,6 +136,12 @@ corio::sync::cancellation_token shutdown_on_signals() {
     // Detached: the watcher ends on a signal or when the token is cancelled by someone else.
     auto watcher = corio::spawn(watch_signals(std::move(*sigint), std::move(*sigterm), token));
     (void)watcher;  // dropping the handle detaches the task
+    if (auto sigquit = corio::signal::signal(SIGQUIT)) {
+        auto dumper = corio::task_builder().name("sigquit-dump").spawn(dump_on_sigquit(std::move(*sigquit), token));
+        (void)dumper;
+    } else {
+        log::error("{}: cannot listen for SIGQUIT (no dumps): {}", g_name, sigquit.error().message());
+    }
     return token;
 }
 
@@ -229,9 +247,16 @@ corio::task<int> server_main(server_args args, const char* name, connection_hand
 }
 }  // namespace
 
-int run_server(const server_args& args, const char* name, connection_handler handler) {
+corio::runtime_options sample_runtime_options() {
     corio::runtime_options opts;
     opts.worker_threads = 2;  // as the Tokio, Go and Asio peers
+    const char* registry = std::getenv("CORIO_TASK_REGISTRY");
+    opts.enable_task_registry = registry && registry[0] == '1';
+    return opts;
+}
+
+int run_server(const server_args& args, const char* name, connection_handler handler) {
+    corio::runtime_options opts = sample_runtime_options();
     log::debug("{}: runtime {}", name, opts);
     corio::runtime rt(std::move(opts));
     return rt.block_on(server_main(args, name, handler));

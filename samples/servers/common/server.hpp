@@ -23,6 +23,7 @@
 #include <corio/net/tcp_listener.hpp>
 #include <corio/net/tcp_stream.hpp>
 #include <corio/result.hpp>
+#include <corio/runtime/runtime.hpp>
 #include <corio/runtime/task.hpp>
 
 #include <chrono>
@@ -46,10 +47,17 @@ struct server_args {
 /// `-h`/`--help` prints the usage to stdout and exits 0; bad input prints it to stderr and exits 2.
 server_args parse_args(int argc, char** argv, const char* name);
 
+/// The servers' runtime: 2 workers (as the peers they are measured against), and the task
+/// registry when the environment says CORIO_TASK_REGISTRY=1 (then a SIGQUIT dump lists what every
+/// task waits on).
+corio::runtime_options sample_runtime_options();
+
 /// A token cancelled on the first SIGINT or SIGTERM. The signal handlers are installed before it
 /// returns (call it before announcing the port, so that a SIGTERM sent right after the
 /// announcement is seen); a small watcher task waits for the signal, so call it on a runtime
 /// worker (e.g. inside the main task). The watcher ends when the token is cancelled either way.
+/// Also installs a SIGQUIT handler: each SIGQUIT prints runtime::dump() on stderr, and the
+/// server goes on.
 corio::sync::cancellation_token shutdown_on_signals();
 
 /// Binds args.host:args.port and prints `listening on <addr>` (flushed) on stdout; on failure

@@ -349,7 +349,7 @@ corio::task<int> run(corio_samples::server_args args) {
 int main(int argc, char** argv) {
     corio_samples::server_args args = corio_samples::parse_args(argc, argv, "kv");
     try {
-        const corio::runtime_options opts{.worker_threads = 2};
+        const corio::runtime_options opts = corio_samples::sample_runtime_options();
         corio_samples::log::debug("kv: runtime {}", opts);
         corio::runtime rt(opts);
         return rt.block_on(run(std::move(args)));

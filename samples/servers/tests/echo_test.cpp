@@ -8,6 +8,10 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -131,4 +135,36 @@ TEST(EchoServer, BadArgumentsExitTwo) {
     st = servers_test::run_to_exit(echo_path, {"70000"});
     ASSERT_TRUE(st && WIFEXITED(*st));
     EXPECT_EQ(WEXITSTATUS(*st), 2);
+}
+
+// SIGQUIT (Go's habit): the server prints runtime::dump() on stderr and goes on serving. With
+// CORIO_TASK_REGISTRY=1 the dump lists the tasks and what each waits on.
+TEST(EchoServer, SigquitPrintsADumpAndTheServerGoesOn) {
+    const std::string err_path = ::testing::TempDir() + "echo_sigquit_stderr.txt";
+    ::setenv("CORIO_TASK_REGISTRY", "1", 1);
+    auto srv = server_process::start(echo_path, {}, err_path);
+    ::unsetenv("CORIO_TASK_REGISTRY");
+    ASSERT_TRUE(srv);
+    client c(srv->port());
+    ASSERT_TRUE(c.send("hi"));
+    ASSERT_EQ(c.recv_exact(2), "hi");  // a connection task now waits for the next bytes
+
+    ASSERT_EQ(::kill(srv->pid(), SIGQUIT), 0);
+    std::string dump;
+    for (const auto give_up = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < give_up;) {
+        std::ifstream in(err_path);
+        dump.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        if (dump.find("'sigquit-dump'") != std::string::npos) break;
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_NE(dump.find("SIGQUIT: runtime dump"), std::string::npos) << dump;
+    EXPECT_NE(dump.find("'sigquit-dump' [running]"), std::string::npos) << dump;
+    // The accept loop and the connection are suspended, each on the socket it waits for.
+    const std::string port = std::to_string(srv->port());
+    EXPECT_NE(dump.find("accept on tcp 127.0.0.1:" + port), std::string::npos) << dump;
+    EXPECT_NE(dump.find("read on tcp 127.0.0.1:" + port + " (peer 127.0.0.1:"), std::string::npos) << dump;
+
+    ASSERT_TRUE(c.send("again"));
+    EXPECT_EQ(c.recv_exact(5), "again");
+    expect_clean_exit(*srv);
 }

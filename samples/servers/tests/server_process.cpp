@@ -32,12 +32,15 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-pid_t spawn_with_stdout(const std::string& path, const std::vector<std::string>& args, int* out_fd) {
+pid_t spawn_with_stdout(const std::string& path, const std::vector<std::string>& args, int* out_fd,
+                        const std::string& stderr_file = {}) {
     int pipefd[2] = {-1, -1};
     if (out_fd && ::pipe2(pipefd, O_CLOEXEC) != 0) return -1;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     if (out_fd) posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+    if (!stderr_file.empty())
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(path.c_str()));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -71,11 +74,12 @@ std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds bound) {
 
 }  // namespace
 
-std::optional<server_process> server_process::start(const std::string& path, const std::vector<std::string>& extra) {
+std::optional<server_process> server_process::start(const std::string& path, const std::vector<std::string>& extra,
+                                                    const std::string& stderr_file) {
     std::vector<std::string> args{"0"};
     args.insert(args.end(), extra.begin(), extra.end());
     int out = -1;
-    pid_t pid = spawn_with_stdout(path, args, &out);
+    pid_t pid = spawn_with_stdout(path, args, &out, stderr_file);
     if (pid < 0) {
         fmt::print(stderr, "cannot start {}: {}\n", path, std::strerror(errno));
         return std::nullopt;

@@ -22,8 +22,10 @@ namespace servers_test {
 class server_process {
 public:
     /// Starts `path 0 extra...` with stdout on a pipe, and waits (up to 20 s) for its first line.
-    /// nullopt (and a gtest failure message on stderr) if it did not announce a port.
-    static std::optional<server_process> start(const std::string& path, const std::vector<std::string>& extra = {});
+    /// nullopt (and a gtest failure message on stderr) if it did not announce a port. With
+    /// `stderr_file`, the server's stderr goes to that file (truncated) instead of the test's.
+    static std::optional<server_process> start(const std::string& path, const std::vector<std::string>& extra = {},
+                                               const std::string& stderr_file = {});
     server_process(server_process&& o) noexcept;
     server_process& operator=(server_process&&) = delete;
     ~server_process();  // SIGKILL + reap if still running

@@ -33,8 +33,14 @@
 ///
 /// Deadline: a body that has not finished after `deadline` of real time (not the runtime's
 /// clock, which a paused test moves by hours) fails the test and is aborted, so a lost wake-up
-/// fails one test instead of hanging the suite. A body that never reaches a suspension point cannot
-/// be aborted: after a further grace period the process is ended with a message.
+/// fails one test instead of hanging the suite. The failure carries a dump of every task and what
+/// it waits on (runtime::dump(): the test runtime has the task registry on). A body that never
+/// reaches a suspension point cannot be aborted: after a further grace period the process is
+/// ended with a message.
+///
+/// Leftover tasks: when the body has finished, every task it spawned must have finished too
+/// (within a grace period), or the test fails with the dump of those still alive; a test that
+/// means to leave tasks behind says so with `.allow_leftover_tasks = true`.
 #pragma once
 
 #include <corio/runtime/runtime.hpp>
@@ -61,6 +67,10 @@ struct test_options {
     /// Real time (not the runtime's clock) after which the body fails the test and is aborted, so a
     /// lost wake-up fails one test instead of hanging the suite.
     std::chrono::milliseconds deadline{60'000};
+    /// A body that ends while tasks it spawned still run fails the test, listing them and what each
+    /// waits on (after a grace period of real time in which they may still finish). Set this for
+    /// a test that means to leave tasks behind (they are cancelled when the runtime goes).
+    bool allow_leftover_tasks = false;
 };
 
 /// Thrown by a failed ASSERT_* in a file that includes this header, after GoogleTest recorded the

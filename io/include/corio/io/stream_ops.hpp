@@ -46,6 +46,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -56,6 +58,10 @@ inline std::error_code to_error_code(int err) noexcept {
     if (err == -1) return make_error_code(error::no_runtime);
     return {err, std::system_category()};
 }
+// For dumps (leaf.hpp, describe): appends "<what> on tcp 127.0.0.1:8080 (peer 127.0.0.1:41234)",
+// asking the kernel for the socket's addresses (io/src/net/describe.cpp); "<what> on fd 7" for a
+// descriptor that is not an inet or unix socket.
+void describe_source(std::string& out, std::string_view what, const corio::detail::io::io_source* s);
 }  // namespace detail
 
 /// What a read or a write yields: a byte count, or the error (a std::error_code: errno or
@@ -88,6 +94,9 @@ public:
         if (r_.err) return unexpected(detail::to_error_code(r_.err));
         return static_cast<std::size_t>(r_.value);
     }
+
+    /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
+    void describe(std::string& out) const override { detail::describe_source(out, "read", s_); }
 
 private:
     corio::detail::io::io_source* s_;
@@ -139,6 +148,9 @@ public:
     /// How many bytes are in the buffer so far.
     std::size_t filled() const noexcept { return filled_; }
 
+    /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
+    void describe(std::string& out) const override { detail::describe_source(out, "read_exact", s_); }
+
 private:
     corio::detail::io::io_source* s_;
     std::span<std::byte> buf_;
@@ -177,6 +189,9 @@ public:
         if (r_.err) return unexpected(detail::to_error_code(r_.err));
         return static_cast<std::size_t>(r_.value);
     }
+
+    /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
+    void describe(std::string& out) const override { detail::describe_source(out, "write", s_); }
 
 private:
     corio::detail::io::io_source* s_;
@@ -231,6 +246,9 @@ public:
     }
     /// How many bytes were written so far.
     std::size_t written() const noexcept { return written_; }
+
+    /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
+    void describe(std::string& out) const override { detail::describe_source(out, "write_all", s_); }
 
 private:
     corio::detail::io::io_source* s_;

@@ -92,6 +92,10 @@ public:
     /// Ready with an accepted connection or an error; else waits for readiness (or the ring's
     /// accept) with the task's waker.
     bool poll(context& cx) noexcept override;
+    /// What the pending operation waits for, in words, for runtime::dump() (corio/runtime/dump.hpp).
+    void describe(std::string& out) const override {
+        io::detail::describe_source(out, backoff_ ? "accept (backing off: out of descriptors)" : "accept", l_->src_.get());
+    }
     /// Pending on the kernel: cancel_read (a connection accepted anyway goes to the next accept).
     /// Pending on the exhaustion back-off: the sleep is dropped (out of the timer wheel); polled
     /// again, the operation tries accept at once, as if never polled.
